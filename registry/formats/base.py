@@ -1,0 +1,119 @@
+"""The interface every schema format (Avro, Protobuf, JSON Schema) implements.
+
+The registry, the serdes and the CI gate only ever talk to a format through
+this module: parse text into a :class:`ParsedSchema`, ask it for its canonical
+and normalized forms, and ask it whether it can read data written with another
+schema of the same format.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar, Sequence
+
+
+class InvalidSchemaError(ValueError):
+    """The schema text is not a valid schema of its format.
+
+    The message says what is wrong and, where known, where; the registry
+    answers it as HTTP 422 with error code 42201.
+    """
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference as it travels on the wire: ``{name, subject, version}``."""
+
+    name: str
+    subject: str
+    version: int
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "subject": self.subject, "version": self.version}
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A reference resolved to the parsed schema it names.
+
+    ``name`` is the reference name: the full type name (Avro), the import
+    path (Protobuf) or the ``$ref`` URL (JSON Schema). ``schema`` carries its
+    own dependencies, so a format can walk the whole graph.
+    """
+
+    name: str
+    schema: "ParsedSchema"
+    subject: str = ""
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class Incompatibility:
+    """One reason a reader schema cannot read data written with a writer schema.
+
+    ``render(reader_label, writer_label)`` gives Confluent's message string,
+    with the two labels ("new"/"old", or the reverse for the forward pass)
+    placed where Confluent's templates put their ``%s``.
+    """
+
+    error_type: str
+    location: str
+    template: str = field(repr=False)
+
+    def render(self, reader_label: str, writer_label: str) -> str:
+        return self.template.replace("%1", reader_label).replace("%2", writer_label)
+
+
+class ParsedSchema(ABC):
+    """A schema parsed and validated, with its dependencies resolved."""
+
+    schema_type: ClassVar[str]
+
+    def __init__(self, dependencies: Sequence[Dependency] = ()) -> None:
+        self.dependencies: tuple[Dependency, ...] = tuple(dependencies)
+
+    @abstractmethod
+    def canonical_string(self) -> str:
+        """The text the registry stores and serves for this schema.
+
+        Two registrations whose canonical strings (and references) are equal
+        are the same schema and share one id.
+        """
+
+    @abstractmethod
+    def normalized(self) -> "ParsedSchema":
+        """The normalized form (what ``normalize=true`` stores and compares)."""
+
+    def formatted(self, fmt: str | None) -> str:
+        """The schema text in an alternative ``format=`` (e.g. Protobuf
+        ``serialized``); unknown or absent formats give the canonical string."""
+        return self.canonical_string()
+
+    def record_name(self) -> str | None:
+        """The name a record subject-name strategy would use, if any."""
+        return None
+
+    @abstractmethod
+    def incompatibilities(self, writer: "ParsedSchema", policy: str = "STRICT") -> list[Incompatibility]:
+        """Why ``self`` (the reader, the new schema in a BACKWARD check)
+        cannot read data written with ``writer``; empty when it can.
+
+        ``writer`` is always of the same schema type. ``policy`` is the
+        config's ``compatibilityPolicy`` (STRICT or LENIENT), only JSON
+        Schema looks at it.
+        """
+
+
+class SchemaFormat(ABC):
+    """One schema type: its name and its parser."""
+
+    schema_type: ClassVar[str]
+
+    @abstractmethod
+    def parse(self, text: str, dependencies: Sequence[Dependency] = (), *, strict: bool = True) -> ParsedSchema:
+        """Parse and validate ``text``; raise :class:`InvalidSchemaError`.
+
+        ``strict`` is on for new registrations (Avro validates names and
+        defaults); stored schemas are re-read with ``strict=False``.
+        """
