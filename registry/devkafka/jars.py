@@ -1,0 +1,71 @@
+"""Fetching the Apache Kafka jars from Maven Central into a local cache."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+KAFKA_VERSION = "4.4.0"
+"""The newest Kafka 4.x on Maven Central when this was written (``kafka_2.13``)."""
+
+MARKER = ".complete"
+
+
+def default_cache_root() -> Path:
+    """``$SCHEMAHUB_KAFKA_CACHE``, else ``<repo>/.cache/kafka``, else ``~/.cache/schemahub/kafka``."""
+    env = os.environ.get("SCHEMAHUB_KAFKA_CACHE")
+    if env:
+        return Path(env).expanduser()
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "pyproject.toml").is_file():
+        return repo / ".cache" / "kafka"
+    return Path.home() / ".cache" / "schemahub" / "kafka"
+
+
+def ensure_jars(cache_dir: Path | str | None = None, version: str = KAFKA_VERSION) -> Path:
+    """Return a folder holding every jar a Kafka ``version`` node needs, fetching them once.
+
+    ``cache_dir`` is the cache root (default :func:`default_cache_root`); the jars
+    land in ``<cache_dir>/<version>/libs``. A marker file makes later calls
+    instant; a file lock keeps concurrent callers from fetching twice.
+    """
+    root = Path(cache_dir) if cache_dir is not None else default_cache_root()
+    libs = root / version / "libs"
+    if (libs / MARKER).is_file():
+        return libs
+    libs.parent.mkdir(parents=True, exist_ok=True)
+    with open(libs.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (libs / MARKER).is_file():
+            _fetch(libs, version)
+    return libs
+
+
+def _fetch(libs: Path, version: str) -> None:
+    """Run Maven's ``copy-dependencies`` into a scratch folder, then move it into place."""
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise RuntimeError("Maven (mvn) is not on PATH: it is needed once to fetch the Kafka jars")
+    scratch = Path(tempfile.mkdtemp(prefix="libs-", dir=libs.parent))
+    try:
+        with resources.as_file(resources.files(__package__) / "pom.xml") as pom:
+            command = [
+                mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom),
+                "dependency:copy-dependencies", "-DincludeScope=runtime",
+                f"-Dkafka.version={version}", f"-DoutputDirectory={scratch}",
+            ]
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"fetching Kafka {version} jars failed:\n{done.stdout}{done.stderr}")
+        if not any(scratch.glob(f"kafka_2.13-{version}.jar")):
+            raise RuntimeError(f"Maven ran but kafka_2.13-{version}.jar is missing from {scratch}")
+        (scratch / MARKER).write_text(version + "\n")
+        shutil.rmtree(libs, ignore_errors=True)
+        scratch.rename(libs)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

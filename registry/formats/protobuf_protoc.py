@@ -1,0 +1,219 @@
+"""Turning Protobuf schema text into descriptors: protoc in-process, or a
+base64 serialized ``FileDescriptorProto``.
+
+Imports resolve against the reference files handed in (as compiled
+descriptors), then the built-in files: the ``google/protobuf`` well-known
+types shipped with grpc_tools, the ``google/type`` files of
+googleapis-common-protos when installed, and Confluent's ``confluent/meta.proto``
+and ``confluent/type/decimal.proto``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import tempfile
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping
+
+from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.message import DecodeError
+
+from .base import InvalidSchemaError
+
+FileSet = dict[str, descriptor_pb2.FileDescriptorProto]
+
+MAIN_FILE = "schema.proto"
+MAX_SCHEMA_CHARS = 4 * 1024 * 1024
+
+GOOGLE_TYPE_FILES = (
+    "calendar_period", "color", "date", "datetime", "dayofweek", "decimal", "expr", "fraction",
+    "interval", "latlng", "money", "month", "phone_number", "postal_address", "quaternion",
+    "timeofday",
+)
+
+_CONFLUENT_META = """syntax = "proto3";
+package confluent;
+
+import "google/protobuf/descriptor.proto";
+
+option go_package = "../confluent";
+
+message Meta {
+  string doc = 1;
+  map<string, string> params = 2;
+  repeated string tags = 3;
+  repeated Rule rules = 4;
+}
+
+message Rule {
+  string name = 1;
+  string doc = 2;
+  string expr = 3;
+  string sql = 4;
+}
+
+extend google.protobuf.FileOptions { Meta file_meta = 1088; }
+extend google.protobuf.MessageOptions { Meta message_meta = 1088; }
+extend google.protobuf.FieldOptions { Meta field_meta = 1088; }
+extend google.protobuf.EnumOptions { Meta enum_meta = 1088; }
+extend google.protobuf.EnumValueOptions { Meta enum_value_meta = 1088; }
+"""
+
+_CONFLUENT_DECIMAL = """syntax = "proto3";
+package confluent.type;
+
+message Decimal {
+  bytes value = 1;
+  uint32 precision = 2;
+  int32 scale = 3;
+}
+"""
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_LOCK = threading.Lock()
+
+
+def _grpc_include() -> str:
+    import grpc_tools
+
+    return str(Path(grpc_tools.__file__).parent / "_proto")
+
+
+@lru_cache(maxsize=1)
+def builtin_include_dir() -> str:
+    """A directory holding the Confluent files and the ``google/type`` files."""
+    root = Path(tempfile.mkdtemp(prefix="schemahub-proto-"))
+    (root / "confluent" / "type").mkdir(parents=True)
+    (root / "confluent" / "meta.proto").write_text(_CONFLUENT_META)
+    (root / "confluent" / "type" / "decimal.proto").write_text(_CONFLUENT_DECIMAL)
+    try:
+        import google.type as google_type
+    except ImportError:
+        return str(root)
+    source = Path(list(google_type.__path__)[0])
+    (root / "google" / "type").mkdir(parents=True)
+    for name in GOOGLE_TYPE_FILES:
+        path = source / f"{name}.proto"
+        if path.exists():
+            (root / "google" / "type" / path.name).write_bytes(path.read_bytes())
+    return str(root)
+
+
+def is_builtin(name: str) -> bool:
+    """Whether ``name`` is an import the registry resolves without a reference."""
+    return Path(builtin_include_dir(), name).is_file() or Path(_grpc_include(), name).is_file()
+
+
+def _run_protoc(args: list[str], workdir: str) -> str | None:
+    """Run protoc in-process; return its error text, or None on success."""
+    from grpc_tools import protoc
+
+    err_path = os.path.join(workdir, "stderr.txt")
+    with _LOCK:
+        saved = os.dup(2)
+        with open(err_path, "wb") as err:
+            os.dup2(err.fileno(), 2)
+            try:
+                code = protoc.main(["protoc", *args])
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+    if code == 0:
+        return None
+    text = Path(err_path).read_text(errors="replace").replace(workdir + os.sep, "")
+    return text.strip() or f"protoc failed with status {code}"
+
+
+def compile_text(text: str, deps: Mapping[str, descriptor_pb2.FileDescriptorProto]) -> FileSet:
+    """Compile ``.proto`` text; return every file it needs, the schema last.
+
+    ``deps`` maps import paths to the compiled reference files.
+    """
+    if len(text) > MAX_SCHEMA_CHARS:
+        raise InvalidSchemaError(f"Invalid schema: larger than {MAX_SCHEMA_CHARS} characters")
+    main = MAIN_FILE if MAIN_FILE not in deps else "__schemahub_main__.proto"
+    with tempfile.TemporaryDirectory(prefix="schemahub-protoc-") as workdir:
+        src = os.path.join(workdir, "src")
+        os.mkdir(src)
+        Path(src, main).write_text(text, encoding="utf-8", errors="surrogatepass")
+        args = [f"-I{src}", f"-I{builtin_include_dir()}", f"-I{_grpc_include()}"]
+        if deps:
+            dep_set = descriptor_pb2.FileDescriptorSet(file=list(deps.values()))
+            Path(workdir, "deps.pb").write_bytes(dep_set.SerializeToString())
+            args.append(f"--descriptor_set_in={os.path.join(workdir, 'deps.pb')}")
+        out = os.path.join(workdir, "out.pb")
+        args += [f"--descriptor_set_out={out}", "--include_imports", main]
+        error = _run_protoc(args, workdir)
+        if error is not None:
+            raise InvalidSchemaError(f"Invalid schema: {error}")
+        result = descriptor_pb2.FileDescriptorSet.FromString(Path(out).read_bytes())
+    return {f.name: f for f in result.file}
+
+
+def decode_serialized(text: str) -> descriptor_pb2.FileDescriptorProto | None:
+    """The ``FileDescriptorProto`` that ``text`` encodes in base64, if it does."""
+    compact = text.strip()
+    if not compact or len(compact) % 4 or not _BASE64.fullmatch(compact):
+        return None
+    try:
+        fdp = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(compact, validate=True))
+    except (binascii.Error, DecodeError, ValueError):
+        return None
+    if not fdp.name and not fdp.message_type and not fdp.enum_type:
+        return None
+    return fdp
+
+
+@lru_cache(maxsize=1)
+def _builtin_files() -> dict[str, descriptor_pb2.FileDescriptorProto]:
+    """Every built-in file, compiled once."""
+    names = []
+    for base in (builtin_include_dir(), _grpc_include()):
+        for path in Path(base).rglob("*.proto"):
+            rel = path.relative_to(base).as_posix()
+            if "/compiler/" not in rel and not rel.endswith("_features.proto"):
+                names.append(rel)
+    text = "".join(f'import "{n}";\n' for n in sorted(set(names)))
+    files = compile_text('syntax = "proto3";\n' + text, {})
+    files.popitem()
+    return files
+
+
+def link_serialized(
+    fdp: descriptor_pb2.FileDescriptorProto, deps: Mapping[str, descriptor_pb2.FileDescriptorProto]
+) -> FileSet:
+    """Validate a decoded descriptor against its imports; return its files, it last."""
+    known = {**_builtin_files(), **deps}
+    files: FileSet = {}
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if name in files:
+            return
+        if name not in known:
+            raise InvalidSchemaError(f"Invalid schema: import \"{name}\" was not found")
+        if name in trail:
+            raise InvalidSchemaError(f"Invalid schema: import cycle through \"{name}\"")
+        for sub in known[name].dependency:
+            visit(sub, trail + (name,))
+        files[name] = known[name]
+
+    main = descriptor_pb2.FileDescriptorProto()
+    main.CopyFrom(fdp)
+    if not main.name or main.name in known:
+        main.name = MAIN_FILE if MAIN_FILE not in known else "__schemahub_main__.proto"
+    for dep in main.dependency:
+        visit(dep, (main.name,))
+    files[main.name] = main
+    pool = descriptor_pool.DescriptorPool()
+    try:
+        for item in files.values():
+            pool.Add(item)
+        pool.FindFileByName(main.name)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise InvalidSchemaError(f"Invalid schema: {exc}") from exc
+    return files

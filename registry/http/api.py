@@ -1,0 +1,71 @@
+"""What every route needs: the registry, response encoding and body decoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import BadRequest
+from ..formats import Reference
+from ..records import SchemaRecord
+from ..service import RegisterRequest, Registry
+from .encode import dumps
+from .media import read_object, response_media_type
+
+
+class Api:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def json(self, request: Request, body: Any, status_code: int = 200) -> Response:
+        media = response_media_type(request.headers.get("accept"))
+        return Response(dumps(body), status_code=status_code, media_type=media)
+
+    def raw(self, request: Request, payload: bytes) -> Response:
+        media = response_media_type(request.headers.get("accept"))
+        return Response(payload, media_type=media)
+
+    def schema_text(self, record: SchemaRecord, fmt: str | None) -> str:
+        """The stored text, or the schema rendered in ``format=`` when asked."""
+        if not fmt:
+            return record.schema
+        parsed = self.registry.parser.parse_record(record)
+        return parsed.formatted(fmt.lower())
+
+    async def register_request(self, request: Request) -> RegisterRequest:
+        return parse_register_request(await read_object(request))
+
+
+def _typed(body: dict, name: str, kind: type | tuple[type, ...], what: str) -> Any:
+    value = body.get(name)
+    if value is not None and (not isinstance(value, kind) or isinstance(value, bool) and kind is int):
+        raise BadRequest(f"Field '{name}' must be {what}")
+    return value
+
+
+def parse_register_request(body: dict) -> RegisterRequest:
+    """``RegisterSchemaRequest`` from a JSON object; unknown fields are ignored."""
+    schema = _typed(body, "schema", str, "a string")
+    schema_type = _typed(body, "schemaType", str, "a string") or "AVRO"
+    raw_refs = _typed(body, "references", list, "a list of {name, subject, version}") or []
+    references = []
+    for item in raw_refs:
+        if not isinstance(item, dict):
+            raise BadRequest("Each reference must be an object {name, subject, version}")
+        name, subject, version = item.get("name"), item.get("subject"), item.get("version")
+        if not isinstance(name, str) or not isinstance(subject, str) or not name or not subject:
+            raise BadRequest("A reference needs a non-empty string 'name' and 'subject'")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise BadRequest("A reference needs an integer 'version'")
+        references.append(Reference(name, subject, version))
+    return RegisterRequest(
+        schema=schema,
+        schema_type=schema_type.upper(),
+        references=tuple(references),
+        metadata=_typed(body, "metadata", dict, "an object"),
+        rule_set=_typed(body, "ruleSet", dict, "an object"),
+        id=_typed(body, "id", int, "an integer"),
+        version=_typed(body, "version", int, "an integer"),
+    )

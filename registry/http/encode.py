@@ -1,0 +1,83 @@
+"""JSON shapes of Confluent's responses (fields in its order, empty ones omitted)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import orjson
+from starlette.responses import Response
+
+from ..formats import ParsedSchema
+from ..records import SchemaRecord
+
+Formatter = Callable[[SchemaRecord, str | None], str]
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+class JSONResponse(Response):
+    def __init__(self, content: Any, *, media_type: str, status_code: int = 200) -> None:
+        super().__init__(dumps(content), status_code=status_code, media_type=media_type)
+
+
+def _put(target: dict, key: str, value: Any) -> None:
+    if value is None or value == "" or value == [] or value == {}:
+        return
+    target[key] = value
+
+
+def references(record: SchemaRecord) -> list[dict] | None:
+    return [r.to_json() for r in record.references] or None
+
+
+def schema_object(record: SchemaRecord, schema_text: str, *, subject: str | None = None) -> dict:
+    """The ``Schema`` entity: GET by version, lookup, ``/schemas`` list."""
+    body: dict = {"subject": subject if subject is not None else record.subject, "version": record.version}
+    body["id"] = record.id
+    body["guid"] = record.guid
+    body["schemaType"] = record.schema_type
+    _put(body, "references", references(record))
+    _put(body, "metadata", record.metadata)
+    _put(body, "ruleSet", record.rule_set)
+    body["schema"] = schema_text
+    _put(body, "ts", record.ts)
+    if record.deleted:
+        body["deleted"] = True
+    return body
+
+
+def registered(record: SchemaRecord, schema_text: str) -> dict:
+    """The 8.x register answer: the full schema object with ``guid``."""
+    body: dict = {"id": record.id, "version": record.version, "guid": record.guid, "schemaType": record.schema_type}
+    _put(body, "references", references(record))
+    _put(body, "metadata", record.metadata)
+    _put(body, "ruleSet", record.rule_set)
+    body["schema"] = schema_text
+    _put(body, "ts", record.ts)
+    return body
+
+
+def schema_string(record: SchemaRecord, schema_text: str, *, with_subject: bool = False, max_id: int | None = None) -> dict:
+    """The ``SchemaString`` entity: GET ``/schemas/ids/{id}`` and by guid."""
+    body: dict = {}
+    if with_subject:
+        body["subject"] = record.subject
+        body["version"] = record.version
+    body["schemaType"] = record.schema_type
+    body["schema"] = schema_text
+    _put(body, "references", references(record))
+    _put(body, "metadata", record.metadata)
+    _put(body, "ruleSet", record.rule_set)
+    body["guid"] = record.guid
+    if max_id is not None:
+        body["maxId"] = max_id
+    _put(body, "ts", record.ts)
+    if record.deleted:
+        body["deleted"] = True
+    return body
+
+
+def format_schema(parsed: ParsedSchema, fmt: str | None) -> str:
+    return parsed.formatted(fmt) if fmt else parsed.canonical_string()

@@ -1,0 +1,90 @@
+"""``/subjects``: versions, register, lookup, delete, referencedby, metadata."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import params
+from .api import Api
+from .encode import registered, schema_object
+from .routing import Router
+
+
+def add_routes(router: Router, api: Api) -> None:
+    registry = api.registry
+
+    @router.route("GET", "/subjects")
+    async def list_subjects(request: Request, p: dict[str, str]) -> Response:
+        names = registry.list_subjects(
+            prefix=params.text(request, "subjectPrefix"),
+            deleted=params.flag(request, "deleted"),
+            deleted_only=params.flag(request, "deletedOnly", "deleted_only"),
+        )
+        return api.json(request, params.paginate(request, names))
+
+    @router.route("GET", "/subjects/{subject}/versions")
+    async def list_versions(request: Request, p: dict[str, str]) -> Response:
+        versions = registry.list_versions(
+            p["subject"],
+            deleted=params.flag(request, "deleted"),
+            deleted_only=params.flag(request, "deletedOnly", "deleted_only"),
+            deleted_as_negative=params.flag(request, "deletedAsNegative"),
+        )
+        return api.json(request, params.paginate(request, versions))
+
+    @router.route("POST", "/subjects/{subject}/versions")
+    async def register(request: Request, p: dict[str, str]) -> Response:
+        body = await api.register_request(request)
+        record = registry.register(
+            p["subject"], body, normalize=params.optional_flag(request, "normalize"), force=params.flag(request, "force")
+        )
+        return api.json(request, registered(record, api.schema_text(record, params.text(request, "format"))))
+
+    @router.route("POST", "/subjects/{subject}")
+    async def lookup(request: Request, p: dict[str, str]) -> Response:
+        body = await api.register_request(request)
+        record = registry.lookup(
+            p["subject"],
+            body,
+            normalize=params.optional_flag(request, "normalize"),
+            deleted=params.flag(request, "deleted"),
+        )
+        text = api.schema_text(record, params.text(request, "format"))
+        return api.json(request, schema_object(record, text, subject=p["subject"]))
+
+    @router.route("GET", "/subjects/{subject}/versions/{version}")
+    async def get_version(request: Request, p: dict[str, str]) -> Response:
+        record = registry.get_version(p["subject"], p["version"], deleted=params.flag(request, "deleted"))
+        text = api.schema_text(record, params.text(request, "format"))
+        return api.json(request, schema_object(record, text, subject=p["subject"]))
+
+    @router.route("GET", "/subjects/{subject}/versions/{version}/schema")
+    async def get_version_schema(request: Request, p: dict[str, str]) -> Response:
+        record = registry.get_version(p["subject"], p["version"], deleted=params.flag(request, "deleted"))
+        return api.raw(request, api.schema_text(record, params.text(request, "format")).encode("utf-8"))
+
+    @router.route("GET", "/subjects/{subject}/versions/{version}/referencedby")
+    async def referenced_by(request: Request, p: dict[str, str]) -> Response:
+        ids = registry.referenced_by(p["subject"], p["version"], deleted=params.flag(request, "deleted"))
+        return api.json(request, params.paginate(request, ids))
+
+    @router.route("DELETE", "/subjects/{subject}/versions/{version}")
+    async def delete_version(request: Request, p: dict[str, str]) -> Response:
+        version = registry.delete_version(p["subject"], p["version"], permanent=params.flag(request, "permanent"))
+        return api.json(request, version)
+
+    @router.route("DELETE", "/subjects/{subject}")
+    async def delete_subject(request: Request, p: dict[str, str]) -> Response:
+        versions = registry.delete_subject(p["subject"], permanent=params.flag(request, "permanent"))
+        return api.json(request, versions)
+
+    @router.route("GET", "/subjects/{subject}/metadata")
+    async def latest_with_metadata(request: Request, p: dict[str, str]) -> Response:
+        keys = request.query_params.getlist("key")
+        values = request.query_params.getlist("value")
+        record = registry.latest_with_metadata(
+            p["subject"], dict(zip(keys, values)), deleted=params.flag(request, "deleted")
+        )
+        text = api.schema_text(record, params.text(request, "format"))
+        return api.json(request, schema_object(record, text, subject=p["subject"]))

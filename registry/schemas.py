@@ -1,0 +1,97 @@
+"""Turning request schemas and stored records into parsed schemas.
+
+References are resolved against the state (``version: -1`` becomes the
+concrete latest version), each dependency parsed once, and parsed schemas
+cached by content so that hot paths never re-parse.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from .errors import InvalidSchema
+from .formats import SCHEMA_TYPES, Dependency, InvalidSchemaError, ParsedSchema, Reference, get_format
+from .records import SchemaRecord
+from .state import RegistryState
+from .subjects import context_of, resolve_reference_subject
+
+MAX_REFERENCE_DEPTH = 64
+CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class SchemaInput:
+    """A schema as a request gives it."""
+
+    schema_type: str
+    schema: str
+    references: tuple[Reference, ...] = ()
+
+
+class SchemaParser:
+    def __init__(self, state: RegistryState) -> None:
+        self.state = state
+        self._cache: OrderedDict[tuple, ParsedSchema] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def resolve_references(self, references: tuple[Reference, ...], context: str) -> tuple[Reference, ...]:
+        """The references with ``-1`` replaced by the latest version; missing ones are 42201."""
+        resolved = []
+        for ref in references:
+            subject = resolve_reference_subject(ref.subject, context)
+            subj = self.state.subjects.get(subject)
+            version = ref.version
+            if version == -1:
+                latest = subj.latest_live() if subj else None
+                if latest is None:
+                    raise InvalidSchema(f"Invalid schema: reference {ref.name} to subject {ref.subject} not found")
+                version = latest.version
+            if subj is None or version not in subj.versions:
+                raise InvalidSchema(
+                    f"Invalid schema: reference {ref.name} to subject {ref.subject} version {ref.version} not found"
+                )
+            resolved.append(Reference(ref.name, ref.subject, version))
+        return tuple(resolved)
+
+    def parse(self, item: SchemaInput, context: str, *, strict: bool = True, depth: int = 0) -> ParsedSchema:
+        """Parse ``item`` with its (already resolved) references; 42201 on any error."""
+        if item.schema_type not in SCHEMA_TYPES:
+            raise InvalidSchema(f"Invalid schema type {item.schema_type}")
+        if depth > MAX_REFERENCE_DEPTH:
+            raise InvalidSchema(f"Invalid schema: references nested deeper than {MAX_REFERENCE_DEPTH}")
+        key = (item.schema_type, item.schema, item.references, context, strict)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        dependencies = [self._dependency(ref, context, depth) for ref in item.references]
+        try:
+            parsed = get_format(item.schema_type).parse(item.schema, dependencies, strict=strict)
+        except InvalidSchemaError as exc:
+            raise InvalidSchema(str(exc) or "Invalid schema") from exc
+        except RecursionError as exc:
+            raise InvalidSchema("Invalid schema: nested too deeply") from exc
+        with self._lock:
+            self._cache[key] = parsed
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return parsed
+
+    def _dependency(self, ref: Reference, context: str, depth: int) -> Dependency:
+        subject = resolve_reference_subject(ref.subject, context)
+        subj = self.state.subjects.get(subject)
+        record = subj.versions.get(ref.version) if subj else None
+        if record is None:
+            raise InvalidSchema(
+                f"Invalid schema: reference {ref.name} to subject {ref.subject} version {ref.version} not found"
+            )
+        schema = self.parse_record(record, depth=depth + 1)
+        return Dependency(name=ref.name, schema=schema, subject=ref.subject, version=ref.version)
+
+    def parse_record(self, record: SchemaRecord, *, depth: int = 0) -> ParsedSchema:
+        """A stored record, parsed leniently."""
+        item = SchemaInput(record.schema_type, record.schema, record.references)
+        return self.parse(item, context_of(record.subject), strict=False, depth=depth)

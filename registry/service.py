@@ -1,0 +1,721 @@
+"""The registry's operations as plain functions over a store and its state.
+
+Every HTTP route is a thin wrapper over one method here, so the whole
+behaviour can be tested without a server. Reads use the in-memory state;
+writes are serialised by one lock, appended to the store (durable) and
+visible in the state when ``append`` returns.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Iterable, Sequence
+
+from . import config as cfg
+from .compatibility import CompatibilityResult, PreviousVersion, check
+from .errors import (
+    ContextNotEmpty,
+    IncompatibleSchema,
+    InvalidSchema,
+    InvalidVersion,
+    OperationNotPermitted,
+    ReferenceExists,
+    RegistryError,
+    SchemaNotFound,
+    SubjectConfigNotFound,
+    SubjectModeNotFound,
+    SubjectNotFound,
+    SubjectNotSoftDeleted,
+    SubjectSoftDeleted,
+    VersionNotFound,
+    VersionNotSoftDeleted,
+    VersionSoftDeleted,
+)
+from .formats import ParsedSchema, Reference
+from .records import (
+    ClearSubjectRecord,
+    ConfigRecord,
+    ContextRecord,
+    DeleteSubjectRecord,
+    ModeRecord,
+    Record,
+    SchemaRecord,
+    SchemaTombstone,
+    content_key,
+)
+from .schemas import SchemaInput, SchemaParser
+from .state import RegistryState, Subject
+from .store import Store
+from .subjects import (
+    DEFAULT_CONTEXT,
+    WILDCARD,
+    context_of,
+    parse_subject,
+    validate_config_subject,
+    validate_subject,
+)
+
+MAX_VERSION = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class RegisterRequest:
+    """``RegisterSchemaRequest``: the body of register, lookup and compatibility."""
+
+    schema: str | None
+    schema_type: str = "AVRO"
+    references: tuple[Reference, ...] = ()
+    metadata: dict | None = None
+    rule_set: dict | None = None
+    id: int | None = None
+    version: int | None = None
+
+
+def parse_version(text: str | int, *, allow_latest: bool = True) -> int:
+    """A version path parameter: 1..2^31-1, or ``latest``/``-1`` (returned as -1)."""
+    raw = str(text).strip()
+    if allow_latest and raw.lower() == "latest":
+        return -1
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidVersion(str(text)) from None
+    if value == -1 and allow_latest:
+        return -1
+    if value < 1 or value > MAX_VERSION:
+        raise InvalidVersion(str(text))
+    return value
+
+
+class Registry:
+    def __init__(self, store: Store, *, default_level: str = cfg.DEFAULT_LEVEL) -> None:
+        self.store = store
+        self.state = RegistryState()
+        self.parser = SchemaParser(self.state)
+        self.default_level = default_level
+        self._write_lock = threading.Lock()
+        store.open(self.state.apply)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- helpers -----------------------------------------------------------
+
+    def _subject(self, subject: str, *, deleted: bool = False) -> Subject:
+        """An existing subject; soft-deleted subjects count only when ``deleted``."""
+        subj = self.state.subjects.get(parse_subject(subject).qualified)
+        if subj is None or not (deleted or subj.has_live()):
+            raise SubjectNotFound(subject)
+        return subj
+
+    def _version(self, subject: str, version: str | int, *, deleted: bool = False) -> SchemaRecord:
+        number = parse_version(version)
+        subj = self._subject(subject, deleted=deleted)
+        if number == -1:
+            candidates = subj.all() if deleted else subj.live()
+            if not candidates:
+                raise VersionNotFound(version)
+            return candidates[-1]
+        record = subj.versions.get(number)
+        if record is None or (record.deleted and not deleted):
+            raise VersionNotFound(number)
+        return record
+
+    def config_for(self, subject: str | None) -> dict:
+        found = cfg.effective(self.state.configs, subject, None)
+        return dict(found) if isinstance(found, dict) else {}
+
+    def level_for(self, subject: str | None) -> str:
+        return self.config_for(subject).get("compatibilityLevel") or self.default_level
+
+    def mode_for(self, subject: str | None) -> str:
+        return str(cfg.effective(self.state.modes, subject, cfg.DEFAULT_MODE))
+
+    def _append(self, records: Sequence[Record]) -> None:
+        self.store.append(records)
+
+    def _check_writable(self, subject: str | None) -> None:
+        mode = self.mode_for(subject)
+        if mode in ("READONLY", "READONLY_OVERRIDE"):
+            name = subject if subject is not None else ""
+            raise OperationNotPermitted(f"Subject {name} is in read-only mode")
+
+    def _prepare(
+        self, subject: str, request: RegisterRequest, normalize: bool | None
+    ) -> tuple[ParsedSchema, SchemaInput, bool]:
+        """Parse the request's schema; answer the parsed schema, the stored form and normalize."""
+        if request.schema is None or request.schema.strip() == "":
+            raise InvalidSchema("Empty schema")
+        context = context_of(parse_subject(subject).qualified)
+        references = self.parser.resolve_references(request.references, context)
+        item = SchemaInput(request.schema_type, request.schema, references)
+        parsed = self.parser.parse(item, context, strict=True)
+        config = self.config_for(subject)
+        use_normalize = bool(config.get("normalize")) if normalize is None else normalize
+        if use_normalize:
+            parsed = parsed.normalized()
+            references = tuple(sorted(set(references), key=lambda r: (r.name, r.subject, r.version)))
+        return parsed, SchemaInput(request.schema_type, parsed.canonical_string(), references), use_normalize
+
+    def _matching_version(
+        self, subj: Subject | None, stored: SchemaInput, request: RegisterRequest, *, deleted: bool, normalize: bool
+    ) -> SchemaRecord | None:
+        if subj is None:
+            return None
+        for record in reversed(subj.all()):
+            if record.deleted and not deleted:
+                continue
+            if record.schema_type != stored.schema_type or record.references != stored.references:
+                continue
+            if request.metadata is not None and record.metadata != request.metadata:
+                continue
+            if request.rule_set is not None and record.rule_set != request.rule_set:
+                continue
+            if record.schema == stored.schema:
+                return record
+            if normalize and self._normalized_text(record) == stored.schema:
+                return record
+        return None
+
+    def _normalized_text(self, record: SchemaRecord) -> str | None:
+        try:
+            return self.parser.parse_record(record).normalized().canonical_string()
+        except RegistryError:
+            return None
+
+    def _previous_versions(self, subj: Subject | None, group: tuple[str, object] | None) -> list[PreviousVersion]:
+        if subj is None:
+            return []
+        previous = []
+        for record in reversed(subj.live()):
+            if group is not None:
+                name, value = group
+                props = (record.metadata or {}).get("properties") or {}
+                if props.get(name) != value:
+                    continue
+            try:
+                parsed = self.parser.parse_record(record)
+            except RegistryError:
+                continue
+            previous.append(PreviousVersion(record.version, parsed, record.schema))
+        return previous
+
+    def _group(self, subject: str, metadata: dict | None) -> tuple[str, object] | None:
+        name = self.config_for(subject).get("compatibilityGroup")
+        if not name:
+            return None
+        return name, ((metadata or {}).get("properties") or {}).get(name)
+
+    def _check(self, subject: str, parsed: ParsedSchema, previous: list[PreviousVersion]) -> CompatibilityResult:
+        config = self.config_for(subject)
+        return check(
+            parsed,
+            previous,
+            self.level_for(subject),
+            policy=str(config.get("compatibilityPolicy") or "STRICT").upper(),
+            validate_fields=bool(config.get("validateFields")),
+        )
+
+    def _apply_data_contract(
+        self, subject: str, request: RegisterRequest, latest: SchemaRecord | None
+    ) -> tuple[dict | None, dict | None]:
+        config = self.config_for(subject)
+        metadata = request.metadata
+        rule_set = request.rule_set
+        if metadata is None:
+            metadata = config.get("defaultMetadata") or (latest.metadata if latest else None)
+        if rule_set is None:
+            rule_set = config.get("defaultRuleSet") or (latest.rule_set if latest else None)
+        if config.get("overrideMetadata"):
+            metadata = _merge(metadata, config["overrideMetadata"])
+        if config.get("overrideRuleSet"):
+            rule_set = _merge(rule_set, config["overrideRuleSet"])
+        return metadata or None, rule_set or None
+
+    # -- subjects and versions --------------------------------------------
+
+    def register(
+        self, subject: str, request: RegisterRequest, *, normalize: bool | None = None, force: bool = False
+    ) -> SchemaRecord:
+        qs = validate_subject(subject)
+        qualified = qs.qualified
+        subj = self.state.subjects.get(qualified)
+        if request.schema is None and (request.metadata is not None or request.rule_set is not None):
+            latest = subj.latest_live() if subj else None
+            if latest is None:
+                raise InvalidSchema("Empty schema")
+            request = replace(
+                request, schema=latest.schema, schema_type=latest.schema_type, references=latest.references
+            )
+        parsed, stored, use_normalize = self._prepare(subject, request, normalize)
+        existing = self._matching_version(subj, stored, request, deleted=False, normalize=use_normalize)
+        if existing is not None and request.id in (None, existing.id) and request.version in (None, existing.version):
+            return existing
+        with self._write_lock:
+            return self._register_locked(qualified, subject, request, parsed, stored, force)
+
+    def _register_locked(
+        self,
+        qualified: str,
+        subject: str,
+        request: RegisterRequest,
+        parsed: ParsedSchema,
+        stored: SchemaInput,
+        force: bool,
+    ) -> SchemaRecord:
+        mode = self.mode_for(qualified)
+        if mode in ("READONLY", "READONLY_OVERRIDE"):
+            raise OperationNotPermitted(f"Subject {subject} is in read-only mode")
+        importing = mode in ("IMPORT", "FORWARD")
+        if request.id is not None and request.id >= 0 and not importing:
+            raise OperationNotPermitted(f"Subject {subject} is not in import mode")
+        if request.id is None and mode == "IMPORT":
+            raise OperationNotPermitted(f"Subject {subject} is not in read-write mode")
+        context = context_of(qualified)
+        subj = self.state.subjects.get(qualified)
+        latest = subj.latest_live() if subj else None
+        metadata, rule_set = self._apply_data_contract(subject, request, latest)
+        key = content_key(stored.schema_type, stored.schema, stored.references, metadata, rule_set)
+        if subj is not None:
+            for record in subj.live():
+                if record.content_key == key and request.id in (None, record.id):
+                    return record
+        new_version = max(subj.versions) + 1 if subj and subj.versions else 1
+        if request.version is not None and request.version > 0:
+            if not importing and request.version != new_version:
+                raise InvalidSchema("Version is not one more than previous version")
+            new_version = request.version
+        if importing and subj is not None and new_version in subj.versions:
+            existing = subj.versions[new_version]
+            if existing.content_key != key:
+                raise OperationNotPermitted(
+                    f"Overwrite new schema with id {existing.id} in context {context} is not permitted."
+                )
+        schema_id = self.state.id_for_content(context, key)
+        if request.id is not None and request.id >= 0:
+            holder = self.state.schema_by_id(context, request.id)
+            if holder is not None and holder.content_key != key:
+                raise OperationNotPermitted(
+                    f"Overwrite new schema with id {request.id} in context {context} is not permitted."
+                )
+            schema_id = request.id
+        if not importing and not force:
+            result = self._check(subject, parsed, self._previous_versions(subj, self._group(subject, metadata)))
+            if not result.is_compatible:
+                raise IncompatibleSchema(subject, result.messages)
+        if schema_id is None:
+            schema_id = self.state.next_id(context, self.store.id_high_water().get(context, 0))
+        records: list[Record] = []
+        if context != DEFAULT_CONTEXT and context not in self.state.contexts:
+            records.append(ContextRecord(context))
+        if subj is not None:
+            referenced = {(r.subject, r.version) for r in self._all_referenced()}
+            for record in subj.all():
+                if record.deleted and record.id == schema_id and (qualified, record.version) not in referenced:
+                    records.append(SchemaTombstone(qualified, record.version))
+        new = SchemaRecord(
+            subject=qualified,
+            version=new_version,
+            id=schema_id,
+            schema_type=stored.schema_type,
+            schema=stored.schema,
+            references=stored.references,
+            metadata=metadata,
+            rule_set=rule_set,
+            deleted=False,
+            ts=int(time.time() * 1000),
+        )
+        records.append(new)
+        self._append(records)
+        return new
+
+    def _all_referenced(self) -> Iterable[Reference]:
+        from .subjects import resolve_reference_subject
+
+        for subj in self.state.subjects.values():
+            ctx = context_of(subj.name)
+            for record in subj.versions.values():
+                for ref in record.references:
+                    yield Reference(ref.name, resolve_reference_subject(ref.subject, ctx), ref.version)
+
+    def lookup(
+        self, subject: str, request: RegisterRequest, *, normalize: bool | None = None, deleted: bool = False
+    ) -> SchemaRecord:
+        subj = self._subject(subject, deleted=deleted)
+        _, stored, use_normalize = self._prepare(subject, request, normalize)
+        found = self._matching_version(subj, stored, request, deleted=deleted, normalize=use_normalize)
+        if found is None:
+            raise SchemaNotFound("Schema not found")
+        return found
+
+    def get_version(self, subject: str, version: str | int, *, deleted: bool = False) -> SchemaRecord:
+        return self._version(subject, version, deleted=deleted)
+
+    def list_versions(
+        self, subject: str, *, deleted: bool = False, deleted_only: bool = False, deleted_as_negative: bool = False
+    ) -> list[int]:
+        subj = self._subject(subject, deleted=deleted or deleted_only or deleted_as_negative)
+        if deleted_only:
+            return [r.version for r in subj.all() if r.deleted]
+        if deleted_as_negative:
+            return [-r.version if r.deleted else r.version for r in subj.all()]
+        return [r.version for r in (subj.all() if deleted else subj.live())]
+
+    def list_subjects(self, *, prefix: str | None = None, deleted: bool = False, deleted_only: bool = False) -> list[str]:
+        prefix = WILDCARD if prefix is None else prefix
+        names = []
+        for name, subj in sorted(self.state.subjects.items(), key=lambda item: _subject_order(item[0])):
+            live = subj.has_live()
+            if deleted_only:
+                if not any(r.deleted for r in subj.versions.values()):
+                    continue
+            elif not (live or deleted):
+                continue
+            if not _matches_prefix(name, prefix):
+                continue
+            names.append(name)
+        return names
+
+    def referenced_by(self, subject: str, version: str | int, *, deleted: bool = False) -> list[int]:
+        record = self._version(subject, version, deleted=True)
+        ids = {r.id for r in self.state.referrers(record.subject, record.version) if deleted or not r.deleted}
+        return sorted(ids)
+
+    def latest_with_metadata(self, subject: str, properties: dict[str, str], *, deleted: bool = False) -> SchemaRecord:
+        subj = self._subject(subject, deleted=deleted)
+        for record in reversed(subj.all() if deleted else subj.live()):
+            props = (record.metadata or {}).get("properties") or {}
+            if all(props.get(k) == v for k, v in properties.items()):
+                return record
+        raise SchemaNotFound("Schema not found")
+
+    def delete_version(self, subject: str, version: str | int, *, permanent: bool = False) -> int:
+        number = parse_version(version)
+        with self._write_lock:
+            self._check_writable(subject)
+            subj = self._subject(subject, deleted=True)
+            if number == -1:
+                live = subj.live()
+                if not live:
+                    raise VersionNotFound(version)
+                record = live[-1]
+            else:
+                found = subj.versions.get(number)
+                if found is None:
+                    raise VersionNotFound(number)
+                record = found
+            referrers = [
+                r for r in self.state.referrers(record.subject, record.version) if permanent or not r.deleted
+            ]
+            if referrers:
+                raise ReferenceExists(record.subject, record.version)
+            if permanent:
+                if not record.deleted:
+                    raise VersionNotSoftDeleted(subject, record.version)
+                self._append([SchemaTombstone(record.subject, record.version)])
+            else:
+                if record.deleted:
+                    raise VersionSoftDeleted(subject, record.version)
+                self._append([replace(record, deleted=True)])
+            return record.version
+
+    def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
+        with self._write_lock:
+            self._check_writable(subject)
+            subj = self._subject(subject, deleted=True)
+            qualified = subj.name
+            versions = subj.all()
+            for record in versions:
+                if any(permanent or not r.deleted for r in self.state.referrers(qualified, record.version)):
+                    raise ReferenceExists(qualified, record.version)
+            if permanent:
+                if subj.has_live():
+                    raise SubjectNotSoftDeleted(subject)
+                records: list[Record] = [SchemaTombstone(qualified, r.version) for r in reversed(versions)]
+                if qualified in self.state.configs:
+                    records.append(ConfigRecord(qualified, None))
+                if qualified in self.state.modes:
+                    records.append(ModeRecord(qualified, None))
+                self._append(records)
+                return [r.version for r in versions]
+            if not subj.has_live():
+                raise SubjectSoftDeleted(subject)
+            live = [r.version for r in subj.live()]
+            self._append([DeleteSubjectRecord(qualified, max(live))])
+            return live
+
+    # -- schemas by id ------------------------------------------------------
+
+    def _context_for_hint(self, subject: str | None) -> str:
+        if not subject:
+            return DEFAULT_CONTEXT
+        return parse_subject(subject).context
+
+    def schema_by_id(self, schema_id: int, *, subject: str | None = None) -> SchemaRecord:
+        context = self._context_for_hint(subject)
+        record = self.state.schema_by_id(context, schema_id)
+        if record is None and context != DEFAULT_CONTEXT:
+            record = self.state.schema_by_id(DEFAULT_CONTEXT, schema_id)
+        if record is None:
+            raise SchemaNotFound(f"Schema {schema_id} not found")
+        if subject:
+            qualified = parse_subject(subject).qualified
+            users = self.state.id_users.get((context_of(record.subject), schema_id), {})
+            same = [r for (s, _), r in sorted(users.items()) if s == qualified]
+            if same:
+                live = [r for r in same if not r.deleted]
+                return (live or same)[-1]
+        return record
+
+    def _id_users(self, schema_id: int, subject: str | None, deleted: bool) -> list[SchemaRecord]:
+        context = self._context_for_hint(subject)
+        users = self.state.id_users.get((context, schema_id))
+        if not users:
+            raise SchemaNotFound("Schema not found")
+        return [r for (_, _), r in sorted(users.items()) if deleted or not r.deleted]
+
+    def subjects_for_id(self, schema_id: int, *, subject: str | None = None, deleted: bool = False) -> list[str]:
+        seen: list[str] = []
+        for record in self._id_users(schema_id, subject, deleted):
+            if record.subject not in seen:
+                seen.append(record.subject)
+        return seen
+
+    def versions_for_id(
+        self, schema_id: int, *, subject: str | None = None, deleted: bool = False
+    ) -> list[SchemaRecord]:
+        return self._id_users(schema_id, subject, deleted)
+
+    def schema_by_guid(self, guid: str) -> SchemaRecord:
+        ids = self.state.guids.get(guid.lower())
+        if not ids:
+            raise SchemaNotFound("Schema not found")
+        context, schema_id = sorted(ids)[0]
+        record = self.state.schema_by_id(context, schema_id)
+        if record is None:
+            raise SchemaNotFound("Schema not found")
+        return record
+
+    def ids_for_guid(self, guid: str) -> list[tuple[int, str]]:
+        ids = self.state.guids.get(guid.lower())
+        if not ids:
+            raise SchemaNotFound("Schema not found")
+        return [(schema_id, context) for context, schema_id in sorted(ids)]
+
+    def list_schemas(
+        self, *, prefix: str = "", deleted: bool = False, latest_only: bool = False
+    ) -> list[SchemaRecord]:
+        found = []
+        for name, subj in sorted(self.state.subjects.items(), key=lambda item: _subject_order(item[0])):
+            if not _matches_prefix(name, prefix or ""):
+                continue
+            records = subj.all() if deleted else subj.live()
+            if latest_only:
+                records = records[-1:]
+            found.extend(records)
+        return found
+
+    # -- compatibility -----------------------------------------------------
+
+    def check_compatibility(
+        self,
+        subject: str,
+        request: RegisterRequest,
+        *,
+        version: str | None = None,
+        normalize: bool | None = None,
+        verbose: bool = False,
+    ) -> CompatibilityResult:
+        qs = validate_subject(subject)
+        subj = self.state.subjects.get(qs.qualified)
+        number = parse_version(version) if version is not None else None
+        if number is not None and number != -1:
+            if subj is None or not subj.has_live():
+                raise SubjectNotFound(subject)
+            record = subj.versions.get(number)
+            if record is None or record.deleted:
+                raise VersionNotFound(number)
+        try:
+            parsed, _, _ = self._prepare(subject, request, normalize)
+        except InvalidSchema as exc:
+            if verbose:
+                return CompatibilityResult(False, [exc.message])
+            raise
+        previous = self._previous_versions(subj, self._group(subject, request.metadata))
+        if number is not None:
+            previous = previous[:1] if number == -1 else [p for p in previous if p.version == number]
+            config = self.config_for(subject)
+            level = self.level_for(subject)
+            base = level.replace("_TRANSITIVE", "")
+            result = check(
+                parsed,
+                previous,
+                base,
+                policy=str(config.get("compatibilityPolicy") or "STRICT").upper(),
+                validate_fields=bool(config.get("validateFields")),
+            )
+            if not result.is_compatible and base != level:
+                result = CompatibilityResult(False, [_retag_level(m, base, level) for m in result.messages])
+            return result
+        return self._check(subject, parsed, previous)
+
+    # -- config and mode ---------------------------------------------------
+
+    def get_config(self, subject: str | None, *, default_to_global: bool = False) -> dict:
+        if subject is None:
+            found = cfg.effective(self.state.configs, None, None)
+            config = dict(found) if isinstance(found, dict) else {}
+            config.setdefault("compatibilityLevel", self.default_level)
+            return _ordered_config(config)
+        validate_config_subject(subject)
+        key = cfg.config_key(subject)
+        if key in self.state.configs:
+            return _ordered_config(self.state.configs[key])
+        if default_to_global:
+            config = self.config_for(subject)
+            config.setdefault("compatibilityLevel", self.default_level)
+            return _ordered_config(config)
+        raise SubjectConfigNotFound(subject)
+
+    def set_config(self, subject: str | None, update: dict) -> dict:
+        """Store ``update`` (ConfigUpdateRequest fields) over the existing config; echo the request."""
+        if subject is not None:
+            validate_config_subject(subject)
+        key = cfg.config_key(subject)
+        level = update.get("compatibility", update.get("compatibilityLevel"))
+        stored = dict(self.state.configs.get(key, {}))
+        echo: dict = {}
+        if level is not None:
+            stored["compatibilityLevel"] = cfg.parse_level(level)
+            echo["compatibility"] = stored["compatibilityLevel"]
+        for name in cfg.CONFIG_FIELDS:
+            if name == "compatibilityLevel" or name not in update or update[name] is None:
+                continue
+            value = update[name]
+            if name == "compatibilityPolicy":
+                value = str(value).upper()
+            stored[name] = value
+            echo[name] = value
+        with self._write_lock:
+            self._check_writable(subject)
+            self._append([ConfigRecord(key, stored)])
+        return echo
+
+    def delete_config(self, subject: str | None) -> dict:
+        key = cfg.config_key(subject)
+        if subject is not None:
+            validate_config_subject(subject)
+        with self._write_lock:
+            previous = self.state.configs.get(key)
+            if previous is None:
+                if subject is not None:
+                    raise SubjectNotFound(subject)
+                previous = {"compatibilityLevel": self.default_level}
+            else:
+                self._append([ConfigRecord(key, None)])
+        return _ordered_config(previous)
+
+    def get_mode(self, subject: str | None, *, default_to_global: bool = False) -> str:
+        if subject is None:
+            return self.mode_for(None)
+        validate_config_subject(subject)
+        key = cfg.config_key(subject)
+        if key in self.state.modes:
+            return self.state.modes[key]
+        if default_to_global:
+            return self.mode_for(subject)
+        raise SubjectModeNotFound(subject)
+
+    def set_mode(self, subject: str | None, mode: object, *, force: bool = False) -> str:
+        value = cfg.parse_mode(mode)
+        if subject is not None:
+            qs = validate_config_subject(subject)
+            if value == "FORWARD" and not qs.is_context_only:
+                raise OperationNotPermitted("Forward mode only supported on global level")
+        key = cfg.config_key(subject)
+        with self._write_lock:
+            records: list[Record] = []
+            if value == "IMPORT" and self.mode_for(subject) != "IMPORT" and not force:
+                scope = [s for s in self.state.subjects.values() if _in_scope(s.name, subject)]
+                if any(s.has_live() for s in scope):
+                    raise OperationNotPermitted("Cannot import since found existing subjects")
+                for s in scope:
+                    records.extend(SchemaTombstone(s.name, v) for v in sorted(s.versions, reverse=True))
+                    records.append(ClearSubjectRecord(s.name))
+            records.append(ModeRecord(key, value))
+            self._append(records)
+        return value
+
+    def delete_mode(self, subject: str | None) -> str:
+        if subject is not None:
+            validate_config_subject(subject)
+        key = cfg.config_key(subject)
+        with self._write_lock:
+            previous = self.state.modes.get(key)
+            if previous is None:
+                if subject is not None:
+                    raise SubjectNotFound(subject)
+                return cfg.DEFAULT_MODE
+            self._append([ModeRecord(key, None)])
+            return previous
+
+    # -- contexts ----------------------------------------------------------
+
+    def contexts(self) -> list[str]:
+        others = sorted(c for c in self.state.contexts if c != DEFAULT_CONTEXT)
+        return [DEFAULT_CONTEXT, *others]
+
+    def delete_context(self, context: str) -> None:
+        name = context if context.startswith(".") else "." + context
+        with self._write_lock:
+            if name not in self.state.contexts or name == DEFAULT_CONTEXT:
+                raise SubjectNotFound(context) if name != DEFAULT_CONTEXT else ContextNotEmpty(context)
+            if any(context_of(s) == name for s in self.state.subjects):
+                raise ContextNotEmpty(context)
+            self._append([ContextRecord(name, deleted=True)])
+
+
+def _matches_prefix(subject: str, prefix: str) -> bool:
+    """``:*:`` matches every context; other prefixes match within their context."""
+    if prefix == WILDCARD:
+        return True
+    if prefix.startswith(WILDCARD):
+        return parse_subject(subject).name.startswith(prefix[len(WILDCARD) :])
+    wanted = parse_subject(prefix)
+    actual = parse_subject(subject)
+    return actual.context == wanted.context and actual.name.startswith(wanted.name)
+
+
+def _subject_order(subject: str) -> tuple[bool, str, str]:
+    """Default-context subjects first, then each context's, each by name."""
+    qs = parse_subject(subject)
+    return (qs.context != DEFAULT_CONTEXT, qs.context, qs.name)
+
+
+def _in_scope(subject: str, scope: str | None) -> bool:
+    if scope is None:
+        return True
+    qs = parse_subject(scope)
+    if qs.is_context_only:
+        return context_of(subject) == qs.context
+    return parse_subject(subject).qualified == qs.qualified
+
+
+def _merge(base: dict | None, override: dict) -> dict:
+    merged = dict(base or {})
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _ordered_config(config: dict) -> dict:
+    return {name: config[name] for name in cfg.CONFIG_FIELDS if config.get(name) not in (None, "", [], {})}
+
+
+def _retag_level(message: str, base: str, level: str) -> str:
+    return message.replace(f"compatibility: '{base}'}}", f"compatibility: '{level}'}}")

@@ -1,0 +1,179 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+Tables hold the current state (not a log): a record is applied to the
+tables inside one transaction, committed with ``synchronous=FULL`` before
+``append`` returns, so an answered write survives a crash or a kill.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import sqlite_utils
+
+from .errors import StoreError
+from .formats.base import Reference
+from .records import (
+    ClearSubjectRecord,
+    ConfigRecord,
+    ContextRecord,
+    DeleteSubjectRecord,
+    ModeRecord,
+    Record,
+    SchemaRecord,
+    SchemaTombstone,
+)
+from .store import Apply, Store
+from .subjects import context_of
+
+
+def _dumps(value: object) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _loads(text: str | None) -> object:
+    return None if text is None else json.loads(text)
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        self._apply: Apply | None = None
+        try:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open SQLite database {self.path}: {exc}") from exc
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        self._conn = conn
+        self._db = sqlite_utils.Database(conn)
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        db = self._db
+        db["schemas"].create(
+            {
+                "subject": str,
+                "version": int,
+                "id": int,
+                "schema_type": str,
+                "schema": str,
+                "references_json": str,
+                "metadata_json": str,
+                "rule_set_json": str,
+                "deleted": int,
+                "ts": int,
+            },
+            pk=("subject", "version"),
+            if_not_exists=True,
+        )
+        db["configs"].create({"key": str, "config_json": str}, pk="key", if_not_exists=True)
+        db["modes"].create({"key": str, "mode": str}, pk="key", if_not_exists=True)
+        db["contexts"].create({"context": str}, pk="context", if_not_exists=True)
+        db["id_high_water"].create({"context": str, "max_id": int}, pk="context", if_not_exists=True)
+
+    def open(self, apply: Apply) -> None:
+        self._apply = apply
+        for record in self._replay():
+            apply(record)
+
+    def _replay(self) -> Iterator[Record]:
+        for ctx in self._db.query("SELECT context FROM contexts ORDER BY context"):
+            yield ContextRecord(ctx["context"])
+        for row in self._db.query("SELECT * FROM schemas ORDER BY subject, version"):
+            yield SchemaRecord(
+                subject=row["subject"],
+                version=row["version"],
+                id=row["id"],
+                schema_type=row["schema_type"],
+                schema=row["schema"],
+                references=tuple(Reference(**r) for r in (_loads(row["references_json"]) or [])),
+                metadata=_loads(row["metadata_json"]),  # type: ignore[arg-type]
+                rule_set=_loads(row["rule_set_json"]),  # type: ignore[arg-type]
+                deleted=bool(row["deleted"]),
+                ts=row["ts"] or 0,
+            )
+        for row in self._db.query("SELECT key, config_json FROM configs"):
+            yield ConfigRecord(row["key"], _loads(row["config_json"]))  # type: ignore[arg-type]
+        for row in self._db.query("SELECT key, mode FROM modes"):
+            yield ModeRecord(row["key"], row["mode"])
+
+    def id_high_water(self) -> dict[str, int]:
+        return {row["context"]: row["max_id"] for row in self._db.query("SELECT * FROM id_high_water")}
+
+    def append(self, records: Sequence[Record]) -> None:
+        if self._apply is None:
+            raise StoreError("Store is not open")
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for record in records:
+                        self._write(record)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(f"Error while writing to the store: {exc}") from exc
+            for record in records:
+                self._apply(record)
+
+    def _write(self, record: Record) -> None:
+        execute = self._conn.execute
+        if isinstance(record, SchemaRecord):
+            execute(
+                "INSERT OR REPLACE INTO schemas VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    record.subject,
+                    record.version,
+                    record.id,
+                    record.schema_type,
+                    record.schema,
+                    _dumps([r.to_json() for r in record.references]) if record.references else None,
+                    _dumps(record.metadata),
+                    _dumps(record.rule_set),
+                    int(record.deleted),
+                    record.ts,
+                ),
+            )
+            execute(
+                "INSERT INTO id_high_water VALUES (?, ?) ON CONFLICT(context) "
+                "DO UPDATE SET max_id = max(max_id, excluded.max_id)",
+                (context_of(record.subject), record.id),
+            )
+        elif isinstance(record, SchemaTombstone):
+            execute("DELETE FROM schemas WHERE subject = ? AND version = ?", (record.subject, record.version))
+        elif isinstance(record, DeleteSubjectRecord):
+            execute(
+                "UPDATE schemas SET deleted = 1 WHERE subject = ? AND version <= ?", (record.subject, record.version)
+            )
+        elif isinstance(record, ClearSubjectRecord):
+            execute("DELETE FROM schemas WHERE subject = ? AND deleted = 1", (record.subject,))
+        elif isinstance(record, ConfigRecord):
+            if record.config is None:
+                execute("DELETE FROM configs WHERE key = ?", (record.key,))
+            else:
+                execute("INSERT OR REPLACE INTO configs VALUES (?, ?)", (record.key, _dumps(record.config)))
+        elif isinstance(record, ModeRecord):
+            if record.mode is None:
+                execute("DELETE FROM modes WHERE key = ?", (record.key,))
+            else:
+                execute("INSERT OR REPLACE INTO modes VALUES (?, ?)", (record.key, record.mode))
+        elif isinstance(record, ContextRecord):
+            if record.deleted:
+                execute("DELETE FROM contexts WHERE context = ?", (record.context,))
+            else:
+                execute("INSERT OR IGNORE INTO contexts VALUES (?)", (record.context,))
+        else:
+            raise StoreError(f"Unknown record {record!r}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,44 @@
+"""The store interface: where records live durably.
+
+A store replays every record it holds into an ``apply`` callback when it is
+opened, and from then on applies each record it accepts, so the in-memory
+state is always the replay of the store. ``append`` returns only once the
+records are durable *and* applied: a caller may answer the client then.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Callable, Sequence
+
+from .records import Record
+
+Apply = Callable[[Record], None]
+
+
+class Store(ABC):
+    @abstractmethod
+    def open(self, apply: Apply) -> None:
+        """Replay every stored record into ``apply`` and keep it for later writes."""
+
+    @abstractmethod
+    def append(self, records: Sequence[Record]) -> None:
+        """Write ``records`` atomically and durably, then apply them."""
+
+    def id_high_water(self) -> dict[str, int]:
+        """The highest id ever handed out per context, hard-deleted ones included.
+
+        A store that can remember ids its records no longer show returns them
+        here so that no id is ever reused."""
+        return {}
+
+    def is_leader(self) -> bool:
+        """Whether this instance may write (always, for a single-node store)."""
+        return True
+
+    def leader_url(self) -> str | None:
+        return None
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the store; later calls are errors."""
