@@ -12,12 +12,14 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
+from urllib.parse import unquote
 
 from . import config as cfg
 from .compatibility import CompatibilityResult, PreviousVersion, check
 from .errors import (
     ContextNotEmpty,
     IncompatibleSchema,
+    InvalidRuleSet,
     InvalidSchema,
     InvalidVersion,
     OperationNotPermitted,
@@ -241,6 +243,7 @@ class Registry:
     ) -> SchemaRecord:
         qs = validate_subject(subject)
         qualified = qs.qualified
+        validate_rule_set(request.rule_set)
         subj = self.state.subjects.get(qualified)
         if request.schema is None and (request.metadata is not None or request.rule_set is not None):
             latest = subj.latest_live() if subj else None
@@ -387,7 +390,7 @@ class Registry:
         subj = self._subject(subject, deleted=deleted)
         for record in reversed(subj.all() if deleted else subj.live()):
             props = (record.metadata or {}).get("properties") or {}
-            if all(props.get(k) == v for k, v in properties.items()):
+            if all(_property_matches(props, k, v) for k, v in properties.items()):
                 return record
         raise SchemaNotFound("Schema not found")
 
@@ -675,6 +678,41 @@ class Registry:
             if any(context_of(s) == name for s in self.state.subjects):
                 raise ContextNotEmpty(context)
             self._append([ContextRecord(name, deleted=True)])
+
+
+RULE_KINDS = frozenset({"TRANSFORM", "CONDITION"})
+RULE_MODES = frozenset({"UPGRADE", "DOWNGRADE", "UPDOWN", "WRITE", "READ", "WRITEREAD"})
+
+
+def validate_rule_set(rule_set: dict | None) -> None:
+    """Reject a ``ruleSet`` whose rules lack a name, a known kind or mode, or a type (42210)."""
+    if rule_set is None:
+        return
+    names: set[str] = set()
+    for group in ("migrationRules", "domainRules", "encodingRules"):
+        rules = rule_set.get(group) or []
+        if not isinstance(rules, list):
+            raise InvalidRuleSet(f"Invalid rule set: {group} must be a list")
+        for rule in rules:
+            if not isinstance(rule, dict) or not isinstance(rule.get("name"), str) or not rule["name"]:
+                raise InvalidRuleSet(f"Invalid rule set: every rule in {group} needs a name")
+            if rule["name"] in names:
+                raise InvalidRuleSet(f"Invalid rule set: duplicate rule name {rule['name']}")
+            names.add(rule["name"])
+            if str(rule.get("kind", "")).upper() not in RULE_KINDS:
+                raise InvalidRuleSet(f"Invalid rule set: rule {rule['name']} has an invalid kind")
+            if str(rule.get("mode", "")).upper() not in RULE_MODES:
+                raise InvalidRuleSet(f"Invalid rule set: rule {rule['name']} has an invalid mode")
+            if not isinstance(rule.get("type"), str) or not rule["type"]:
+                raise InvalidRuleSet(f"Invalid rule set: rule {rule['name']} needs a type")
+
+
+def _property_matches(properties: dict, key: str, value: str) -> bool:
+    """Exact match, or after one more percent-decoding: confluent-kafka encodes
+    ``key``/``value`` twice."""
+    if properties.get(key) == value:
+        return True
+    return properties.get(unquote(key)) == unquote(value)
 
 
 def _matches_prefix(subject: str, prefix: str) -> bool:

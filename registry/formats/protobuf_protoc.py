@@ -29,6 +29,8 @@ FileSet = dict[str, descriptor_pb2.FileDescriptorProto]
 
 MAIN_FILE = "schema.proto"
 MAX_SCHEMA_CHARS = 4 * 1024 * 1024
+MAX_NESTING = 100
+MAX_ERROR_LINES = 20
 
 GOOGLE_TYPE_FILES = (
     "calendar_period", "color", "date", "datetime", "dayofweek", "decimal", "expr", "fraction",
@@ -75,6 +77,9 @@ message Decimal {
 """
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_SKIPPED = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|//[^\n]*|/\*.*?(?:\*/|$)', re.S)
+_BRACKETS = re.compile(r"[{}\[\]()<>]")
+_LOG_LINE = re.compile(r"[IWEF]\d{4} |WARNING: All log messages before absl::InitializeLog")
 _LOCK = threading.Lock()
 
 
@@ -125,8 +130,28 @@ def _run_protoc(args: list[str], workdir: str) -> str | None:
                 os.close(saved)
     if code == 0:
         return None
-    text = Path(err_path).read_text(errors="replace").replace(workdir + os.sep, "")
-    return text.strip() or f"protoc failed with status {code}"
+    text = Path(err_path).read_text(errors="replace")
+    text = text.replace(os.path.join(workdir, "src") + os.sep, "").replace(workdir + os.sep, "")
+    lines = [line for line in text.strip().splitlines() if not _LOG_LINE.match(line)]
+    if len(lines) > MAX_ERROR_LINES:
+        lines = lines[:MAX_ERROR_LINES] + [f"... {len(lines) - MAX_ERROR_LINES} more errors"]
+    return "\n".join(lines) or f"protoc failed with status {code}"
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest bracket nesting of ``text``, outside strings and comments.
+
+    protoc recurses on nested option values without a limit, so deep input
+    must be refused before it reaches protoc.
+    """
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(_SKIPPED.sub(" ", text)):
+        if match.group() in "{[(<":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def compile_text(text: str, deps: Mapping[str, descriptor_pb2.FileDescriptorProto]) -> FileSet:
@@ -136,6 +161,8 @@ def compile_text(text: str, deps: Mapping[str, descriptor_pb2.FileDescriptorProt
     """
     if len(text) > MAX_SCHEMA_CHARS:
         raise InvalidSchemaError(f"Invalid schema: larger than {MAX_SCHEMA_CHARS} characters")
+    if nesting_depth(text) > MAX_NESTING:
+        raise InvalidSchemaError(f"Invalid schema: nested deeper than {MAX_NESTING} levels")
     main = MAIN_FILE if MAIN_FILE not in deps else "__schemahub_main__.proto"
     with tempfile.TemporaryDirectory(prefix="schemahub-protoc-") as workdir:
         src = os.path.join(workdir, "src")

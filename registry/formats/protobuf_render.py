@@ -105,7 +105,7 @@ class _Options:
 
 
 def _is_repeated(field: FieldDescriptor) -> bool:
-    return field.label == FieldDescriptor.LABEL_REPEATED
+    return field.is_repeated
 
 
 def _primitive(field: FieldDescriptor, value: Any) -> str:

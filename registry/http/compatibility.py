@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,7 +25,8 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("POST", "/compatibility/subjects/{subject}/versions")
     async def against_all(request: Request, p: dict[str, str]) -> Response:
         verbose = params.flag(request, "verbose")
-        result = registry.check_compatibility(
+        result = await run_in_threadpool(
+            registry.check_compatibility,
             p["subject"],
             await api.register_request(request),
             normalize=params.optional_flag(request, "normalize"),
@@ -35,7 +37,8 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("POST", "/compatibility/subjects/{subject}/versions/{version}")
     async def against_version(request: Request, p: dict[str, str]) -> Response:
         verbose = params.flag(request, "verbose")
-        result = registry.check_compatibility(
+        result = await run_in_threadpool(
+            registry.check_compatibility,
             p["subject"],
             await api.register_request(request),
             version=p["version"],

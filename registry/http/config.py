@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,11 +21,11 @@ def add_routes(router: Router, api: Api) -> None:
 
     @router.route("PUT", "/config")
     async def put_global_config(request: Request, p: dict[str, str]) -> Response:
-        return api.json(request, registry.set_config(None, await read_object(request)))
+        return api.json(request, await run_in_threadpool(registry.set_config, None, await read_object(request)))
 
     @router.route("DELETE", "/config")
     async def delete_global_config(request: Request, p: dict[str, str]) -> Response:
-        return api.json(request, registry.delete_config(None))
+        return api.json(request, await run_in_threadpool(registry.delete_config, None))
 
     @router.route("GET", "/config/{subject}")
     async def get_config(request: Request, p: dict[str, str]) -> Response:
@@ -33,11 +34,11 @@ def add_routes(router: Router, api: Api) -> None:
 
     @router.route("PUT", "/config/{subject}")
     async def put_config(request: Request, p: dict[str, str]) -> Response:
-        return api.json(request, registry.set_config(p["subject"], await read_object(request)))
+        return api.json(request, await run_in_threadpool(registry.set_config, p["subject"], await read_object(request)))
 
     @router.route("DELETE", "/config/{subject}")
     async def delete_config(request: Request, p: dict[str, str]) -> Response:
-        return api.json(request, registry.delete_config(p["subject"]))
+        return api.json(request, await run_in_threadpool(registry.delete_config, p["subject"]))
 
     @router.route("GET", "/mode")
     async def get_global_mode(request: Request, p: dict[str, str]) -> Response:
@@ -46,12 +47,12 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("PUT", "/mode")
     async def put_global_mode(request: Request, p: dict[str, str]) -> Response:
         body = await read_object(request)
-        mode = registry.set_mode(None, body.get("mode"), force=params.flag(request, "force"))
+        mode = await run_in_threadpool(registry.set_mode, None, body.get("mode"), force=params.flag(request, "force"))
         return api.json(request, {"mode": mode})
 
     @router.route("DELETE", "/mode")
     async def delete_global_mode(request: Request, p: dict[str, str]) -> Response:
-        return api.json(request, {"mode": registry.delete_mode(None)})
+        return api.json(request, {"mode": await run_in_threadpool(registry.delete_mode, None)})
 
     @router.route("GET", "/mode/{subject}")
     async def get_mode(request: Request, p: dict[str, str]) -> Response:
@@ -61,9 +62,9 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("PUT", "/mode/{subject}")
     async def put_mode(request: Request, p: dict[str, str]) -> Response:
         body = await read_object(request)
-        mode = registry.set_mode(p["subject"], body.get("mode"), force=params.flag(request, "force"))
+        mode = await run_in_threadpool(registry.set_mode, p["subject"], body.get("mode"), force=params.flag(request, "force"))
         return api.json(request, {"mode": mode})
 
     @router.route("DELETE", "/mode/{subject}")
     async def delete_mode(request: Request, p: dict[str, str]) -> Response:
-        return api.json(request, {"mode": registry.delete_mode(p["subject"])})
+        return api.json(request, {"mode": await run_in_threadpool(registry.delete_mode, p["subject"])})

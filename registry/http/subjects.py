@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,15 +37,20 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("POST", "/subjects/{subject}/versions")
     async def register(request: Request, p: dict[str, str]) -> Response:
         body = await api.register_request(request)
-        record = registry.register(
-            p["subject"], body, normalize=params.optional_flag(request, "normalize"), force=params.flag(request, "force")
+        record = await run_in_threadpool(
+            registry.register,
+            p["subject"],
+            body,
+            normalize=params.optional_flag(request, "normalize"),
+            force=params.flag(request, "force"),
         )
         return api.json(request, registered(record, api.schema_text(record, params.text(request, "format"))))
 
     @router.route("POST", "/subjects/{subject}")
     async def lookup(request: Request, p: dict[str, str]) -> Response:
         body = await api.register_request(request)
-        record = registry.lookup(
+        record = await run_in_threadpool(
+            registry.lookup,
             p["subject"],
             body,
             normalize=params.optional_flag(request, "normalize"),
@@ -71,12 +77,16 @@ def add_routes(router: Router, api: Api) -> None:
 
     @router.route("DELETE", "/subjects/{subject}/versions/{version}")
     async def delete_version(request: Request, p: dict[str, str]) -> Response:
-        version = registry.delete_version(p["subject"], p["version"], permanent=params.flag(request, "permanent"))
+        version = await run_in_threadpool(
+            registry.delete_version, p["subject"], p["version"], permanent=params.flag(request, "permanent")
+        )
         return api.json(request, version)
 
     @router.route("DELETE", "/subjects/{subject}")
     async def delete_subject(request: Request, p: dict[str, str]) -> Response:
-        versions = registry.delete_subject(p["subject"], permanent=params.flag(request, "permanent"))
+        versions = await run_in_threadpool(
+            registry.delete_subject, p["subject"], permanent=params.flag(request, "permanent")
+        )
         return api.json(request, versions)
 
     @router.route("GET", "/subjects/{subject}/metadata")

@@ -1,0 +1,24 @@
+# One command to start the registry, one to run every test; both install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: serve test bench install
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+serve: install
+	$(BIN)/schemahub serve
+
+test: install
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/registry.py
+	$(BIN)/python bench/compat.py

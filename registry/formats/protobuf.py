@@ -1,0 +1,211 @@
+"""The Protobuf schema format: parsing with protoc, Confluent's canonical text,
+normalisation, and the compatibility check of compat-rules §2."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections import OrderedDict
+from typing import Any, ClassVar, Sequence
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.descriptor import Descriptor
+
+from .base import Dependency, Incompatibility, InvalidSchemaError, ParsedSchema, SchemaFormat
+from .protobuf_compat import Difference, build_side, schema_differences
+from .protobuf_protoc import FileSet, compile_text, decode_serialized, link_serialized
+from .protobuf_render import default_json_name, render
+
+_CACHE_SIZE = 1024
+
+
+class ProtobufSchema(ParsedSchema):
+    """A compiled ``.proto`` file with its imports resolved."""
+
+    schema_type: ClassVar[str] = "PROTOBUF"
+
+    def __init__(self, files: FileSet, dependencies: Sequence[Dependency] = (), normalized: bool = False) -> None:
+        super().__init__(dependencies)
+        self._files = files
+        self._main = next(reversed(files))
+        self._normalized = normalized
+        self._canonical: str | None = None
+        self._pool: descriptor_pool.DescriptorPool | None = None
+
+    def file_descriptor_proto(self) -> descriptor_pb2.FileDescriptorProto:
+        """The schema's own ``FileDescriptorProto`` (a copy)."""
+        copy = descriptor_pb2.FileDescriptorProto()
+        copy.CopyFrom(self._files[self._main])
+        return copy
+
+    def file_set(self) -> FileSet:
+        """Every file the schema needs, in dependency order, the schema last."""
+        return dict(self._files)
+
+    def canonical_string(self) -> str:
+        if self._canonical is None:
+            self._canonical = render(self._files, self._main, normalize=self._normalized)
+        return self._canonical
+
+    def normalized(self) -> "ProtobufSchema":
+        if self._normalized:
+            return self
+        text = render(self._files, self._main, normalize=True)
+        return ProtobufSchema(_compile(text, self.dependencies), self.dependencies, normalized=True)
+
+    def formatted(self, fmt: str | None) -> str:
+        if fmt == "serialized":
+            return base64.b64encode(self._files[self._main].SerializeToString(deterministic=True)).decode("ascii")
+        return self.canonical_string()
+
+    def record_name(self) -> str | None:
+        fdp = self._files[self._main]
+        if not fdp.message_type:
+            return None
+        return f"{fdp.package}.{fdp.message_type[0].name}" if fdp.package else fdp.message_type[0].name
+
+    def pool(self) -> descriptor_pool.DescriptorPool:
+        """A private descriptor pool holding the schema and all its imports."""
+        if self._pool is None:
+            pool = descriptor_pool.DescriptorPool()
+            for fdp in self._files.values():
+                pool.Add(fdp)
+            self._pool = pool
+        return self._pool
+
+    def message_descriptor(self, full_name: str) -> Descriptor:
+        """The descriptor of the message ``full_name`` (no leading dot)."""
+        return self.pool().FindMessageTypeByName(full_name)
+
+    def message_class(self, full_name: str | None = None) -> type[Any]:
+        """A generated message class for ``full_name`` (default: the first message)."""
+        name = full_name or self.record_name()
+        if name is None:
+            raise KeyError("the schema has no message")
+        return message_factory.GetMessageClass(self.message_descriptor(name))
+
+    def name_for_indexes(self, indexes: Sequence[int]) -> str:
+        """The full name at a message-index path (top-level index, then nested indexes)."""
+        fdp = self._files[self._main]
+        path = list(indexes) or [0]
+        messages = fdp.message_type
+        names = []
+        for i in path:
+            if not 0 <= i < len(messages):
+                raise KeyError(f"no message at index path {list(indexes)}")
+            names.append(messages[i].name)
+            messages = messages[i].nested_type
+        return ".".join(([fdp.package] if fdp.package else []) + names)
+
+    def indexes_for_name(self, full_name: str) -> list[int]:
+        """The message-index path of the message ``full_name``."""
+        fdp = self._files[self._main]
+        prefix = f"{fdp.package}." if fdp.package else ""
+        if not full_name.startswith(prefix):
+            raise KeyError(full_name)
+        parts = full_name[len(prefix):].split(".")
+        messages, path = fdp.message_type, []
+        for part in parts:
+            found = [i for i, m in enumerate(messages) if m.name == part]
+            if not found:
+                raise KeyError(full_name)
+            path.append(found[0])
+            messages = messages[found[0]].nested_type
+        return path
+
+    def differences(self, original: "ProtobufSchema") -> list[Difference]:
+        """Every difference from ``original`` (old) to this schema (new), in Confluent's order."""
+        return schema_differences(original._side(), original._files[original._main],
+                                  self._side(), self._files[self._main])
+
+    def incompatibilities(self, writer: ParsedSchema, policy: str = "STRICT") -> list[Incompatibility]:
+        if not isinstance(writer, ProtobufSchema):
+            raise TypeError("a Protobuf schema can only be compared with a Protobuf schema")
+        return [
+            Incompatibility(d.type, d.path, f'{{errorType:"{d.type}", description:"{d.description()}"}}')
+            for d in self.differences(writer) if not d.compatible
+        ]
+
+    def _side(self) -> Any:
+        return build_side(self._files, self._main, _origins(self.dependencies))
+
+
+def _origins(dependencies: Sequence[Dependency]) -> dict[str, tuple[str, int]]:
+    """Reference file name -> (subject, version), over the whole dependency graph."""
+    out: dict[str, tuple[str, int]] = {}
+    stack = list(dependencies)
+    while stack:
+        dep = stack.pop()
+        if dep.name not in out:
+            out[dep.name] = (dep.subject or dep.name, dep.version)
+            stack.extend(dep.schema.dependencies)
+    return out
+
+
+def _dependency_files(dependencies: Sequence[Dependency]) -> dict[str, descriptor_pb2.FileDescriptorProto]:
+    """Each reference's compiled file under its import path, dependencies first."""
+    out: dict[str, descriptor_pb2.FileDescriptorProto] = {}
+
+    def visit(dep: Dependency, trail: tuple[str, ...]) -> None:
+        if dep.name in out or dep.name in trail:
+            return
+        if not isinstance(dep.schema, ProtobufSchema):
+            raise InvalidSchemaError(f"Invalid schema: reference {dep.name} is not a Protobuf schema")
+        for sub in dep.schema.dependencies:
+            visit(sub, trail + (dep.name,))
+        fdp = dep.schema.file_descriptor_proto()
+        fdp.name = dep.name
+        out[dep.name] = fdp
+
+    for dep in dependencies:
+        visit(dep, ())
+    return out
+
+
+_cache: "OrderedDict[tuple, FileSet]" = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _compile(text: str, dependencies: Sequence[Dependency]) -> FileSet:
+    """Compile text or a serialized descriptor, with a bounded cache."""
+    key = (text, tuple((d.name, d.schema.canonical_string()) for d in dependencies))
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    deps = _dependency_files(dependencies)
+    fdp = decode_serialized(text)
+    files = link_serialized(fdp, deps) if fdp is not None else compile_text(text, deps)
+    main = next(reversed(files))
+    _strip_default_json_names(files[main])
+    with _cache_lock:
+        _cache[key] = files
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return files
+
+
+def _strip_default_json_names(fdp: descriptor_pb2.FileDescriptorProto) -> None:
+    """Drop the JSON names protoc fills in, keeping explicit ones."""
+    def walk(messages: Any) -> None:
+        for msg in messages:
+            for f in list(msg.field) + list(msg.extension):
+                if f.HasField("json_name") and f.json_name == default_json_name(f.name):
+                    f.ClearField("json_name")
+            walk(msg.nested_type)
+
+    walk(fdp.message_type)
+    for f in fdp.extension:
+        if f.HasField("json_name") and f.json_name == default_json_name(f.name):
+            f.ClearField("json_name")
+
+
+class ProtobufFormat(SchemaFormat):
+    """The ``PROTOBUF`` schema type."""
+
+    schema_type: ClassVar[str] = "PROTOBUF"
+
+    def parse(self, text: str, dependencies: Sequence[Dependency] = (), *, strict: bool = True) -> ProtobufSchema:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidSchemaError("Empty schema")
+        return ProtobufSchema(_compile(text, dependencies), dependencies)

@@ -1,0 +1,411 @@
+"""Confluent's Protobuf schema difference algorithm (compat-rules §2).
+
+:func:`schema_differences` lists every difference between an original (old)
+and an update (new) file, in Confluent's emission order; the update can read
+data written with the original when each difference is in
+:data:`COMPATIBLE_CHANGES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Iterator, Mapping
+
+from google.protobuf import descriptor_pb2
+
+from .protobuf_render import scalar_name
+
+FDP = descriptor_pb2.FieldDescriptorProto
+Files = Mapping[str, descriptor_pb2.FileDescriptorProto]
+
+COMPATIBLE_CHANGES = frozenset({
+    "MESSAGE_ADDED", "MESSAGE_MOVED", "ENUM_ADDED", "ENUM_REMOVED", "ENUM_CONST_ADDED",
+    "ENUM_CONST_CHANGED", "ENUM_CONST_REMOVED", "FIELD_ADDED", "FIELD_REMOVED", "FIELD_NAME_CHANGED",
+    "FIELD_STRING_OR_BYTES_LABEL_CHANGED", "ONEOF_ADDED", "ONEOF_REMOVED", "ONEOF_FIELD_ADDED",
+    "ONEOF_FIELD_MOVED_TO_TOP_LEVEL",
+})
+
+DESCRIPTIONS = {
+    "PACKAGE_CHANGED": "The package at '{p}' in the %1 schema does not match the package in the %2 schema",
+    "MESSAGE_REMOVED": "The %1 schema is missing a MESSAGE type at path '{p}' in the %2 schema",
+    "FIELD_KIND_CHANGED": "The type of a field at path '{p}' in the %1 schema does not match the %2 schema",
+    "FIELD_SCALAR_KIND_CHANGED":
+        "The kind of a SCALAR field at path '{p}' in the %1 schema does not match its kind in the %2 schema",
+    "FIELD_NAMED_TYPE_CHANGED":
+        "The type of a MESSAGE field at path '{p}' in the %1 schema does not match its type in the %2 schema",
+    "FIELD_NUMERIC_LABEL_CHANGED":
+        "The label for a NUMERIC field at path '{p}' in the %1 schema does not match its label in the %2 schema",
+    "REQUIRED_FIELD_ADDED": "A required field  at path '{p}' in the %1 schema is missing in the %2 schema",
+    "REQUIRED_FIELD_REMOVED": "The %1 schema is missing a required field at path: '{p}' in the %2 schema",
+    "ONEOF_FIELD_REMOVED": "The %1 schema is missing a oneof field at path '{p}' in the %2 schema",
+    "MULTIPLE_FIELDS_MOVED_TO_ONEOF":
+        "Multiple fields in the oneof at path '{p}' in the %1 schema are outside a oneof in the %2 schema",
+    "FIELD_MOVED_TO_EXISTING_ONEOF":
+        "A field in the oneof at path '{p}' in the %1 schema is outside an existing oneof in the %2 schema",
+}
+
+_SCALAR_GROUPS = {
+    "int32": "NUMBER", "int64": "NUMBER", "uint32": "NUMBER", "uint64": "NUMBER", "bool": "NUMBER",
+    "sint32": "SIGNED", "sint64": "SIGNED", "string": "STRING_OR_BYTES", "bytes": "STRING_OR_BYTES",
+    "fixed32": "FIXED32", "sfixed32": "FIXED32", "fixed64": "FIXED64", "sfixed64": "FIXED64",
+    "float": "FLOAT", "double": "DOUBLE",
+}
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One difference: its type and its ``#/`` path."""
+
+    type: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.path}"
+
+    @property
+    def compatible(self) -> bool:
+        return self.type in COMPATIBLE_CHANGES
+
+    def description(self) -> str:
+        """Confluent's description, with %1/%2 for the reader/writer labels."""
+        return DESCRIPTIONS.get(self.type, "").format(p=self.path)
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    """A named type of one side: its element, package and origin."""
+
+    element: descriptor_pb2.DescriptorProto | descriptor_pb2.EnumDescriptorProto
+    package: str
+    origin: tuple[str, int] | None
+    proto3: bool
+
+    @property
+    def is_enum(self) -> bool:
+        return isinstance(self.element, descriptor_pb2.EnumDescriptorProto)
+
+    @property
+    def is_map(self) -> bool:
+        return not self.is_enum and self.element.options.map_entry
+
+
+@dataclass
+class Side:
+    """One schema of the comparison: its types by full name."""
+
+    types: dict[str, TypeInfo]
+
+
+def build_side(files: Files, main: str, origins: Mapping[str, tuple[str, int]]) -> Side:
+    """Index the types of ``files``; ``origins`` maps reference files to (subject, version).
+
+    Types of ``main`` have no origin; built-in files not in ``origins`` get a
+    synthetic one, so the same built-in is never compared with itself.
+    """
+    types: dict[str, TypeInfo] = {}
+    for name, fdp in files.items():
+        origin = None if name == main else origins.get(name, (f"builtin:{name}", 0))
+        base = TypeInfo(descriptor_pb2.DescriptorProto(), fdp.package, origin, fdp.syntax == "proto3")
+        prefix = f"{fdp.package}." if fdp.package else ""
+        _index(types, prefix, fdp.message_type, fdp.enum_type, base)
+    return Side(types)
+
+
+def _index(types: dict[str, TypeInfo], prefix: str, messages: Iterable[descriptor_pb2.DescriptorProto],
+           enums: Iterable[descriptor_pb2.EnumDescriptorProto], base: TypeInfo) -> None:
+    for enum in enums:
+        types[prefix + enum.name] = replace(base, element=enum)
+    for msg in messages:
+        types[prefix + msg.name] = replace(base, element=msg)
+        _index(types, f"{prefix}{msg.name}.", msg.nested_type, msg.enum_type, base)
+
+
+def _java_hash(text: str) -> int:
+    """Java's ``String.hashCode`` as a signed 32-bit value, spread as HashMap does."""
+    h = 0
+    data = text.encode("utf-16-le")
+    for i in range(0, len(data), 2):
+        h = (31 * h + int.from_bytes(data[i:i + 2], "little")) & 0xFFFFFFFF
+    return h ^ (h >> 16)
+
+
+class _JavaHashSet:
+    """Insertion into a ``java.util.HashMap``, to iterate its keys in Java's order."""
+
+    def __init__(self, capacity: int = 16) -> None:
+        size = 1
+        while size < capacity:
+            size *= 2
+        self.buckets: list[list[str]] = [[] for _ in range(size)]
+        self.count = 0
+
+    def add(self, key: str) -> None:
+        bucket = self.buckets[_java_hash(key) & (len(self.buckets) - 1)]
+        if key in bucket:
+            return
+        bucket.append(key)
+        self.count += 1
+        if self.count > len(self.buckets) * 3 // 4:
+            keys = list(self)
+            self.buckets = [[] for _ in range(len(self.buckets) * 2)]
+            for k in keys:
+                self.buckets[_java_hash(k) & (len(self.buckets) - 1)].append(k)
+
+    def __iter__(self) -> Iterator[str]:
+        for bucket in self.buckets:
+            yield from bucket
+
+
+def java_union_order(original: list[str], update: list[str]) -> list[str]:
+    """The iteration order of ``new HashSet<>(origMap.keySet())`` plus ``addAll(updateMap.keySet())``."""
+    first, second = _JavaHashSet(), _JavaHashSet()
+    for key in original:
+        first.add(key)
+    for key in update:
+        second.add(key)
+    union = _JavaHashSet(max(int(len(original) / 0.75) + 1, 16))
+    for key in list(first) + list(second):
+        union.add(key)
+    return list(union)
+
+
+@dataclass
+class _Field:
+    """A field as the diff sees it."""
+
+    proto: descriptor_pb2.FieldDescriptorProto
+    oneof: str | None
+    label: str | None
+
+
+@dataclass
+class Context:
+    """The walk state: both sides, the current name path and the differences."""
+
+    original: Side
+    update: Side
+    names: list[str] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)
+    seen: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, kind: str, *path: str) -> None:
+        self.differences.append(Difference(kind, "#/" + "/".join([*self.names, *path])))
+
+    def compatible(self) -> bool:
+        return all(d.compatible for d in self.differences)
+
+
+def schema_differences(original: Side, original_fdp: descriptor_pb2.FileDescriptorProto,
+                       update: Side, update_fdp: descriptor_pb2.FileDescriptorProto) -> list[Difference]:
+    """Every difference from ``original`` (old) to ``update`` (new), in order."""
+    ctx = Context(original, update)
+    if original_fdp.package != update_fdp.package:
+        ctx.add("PACKAGE_CHANGED")
+    _compare_scopes(ctx, original_fdp.package, update_fdp.package,
+                    original_fdp.message_type, update_fdp.message_type,
+                    original_fdp.enum_type, update_fdp.enum_type)
+    return ctx.differences
+
+
+def _messages(messages: Iterable[descriptor_pb2.DescriptorProto]) -> list[descriptor_pb2.DescriptorProto]:
+    return [m for m in messages if not m.options.map_entry]
+
+
+def _compare_scopes(ctx: Context, original_prefix: str, update_prefix: str,
+                    original_messages: Iterable[descriptor_pb2.DescriptorProto],
+                    update_messages: Iterable[descriptor_pb2.DescriptorProto],
+                    original_enums: Iterable[descriptor_pb2.EnumDescriptorProto],
+                    update_enums: Iterable[descriptor_pb2.EnumDescriptorProto]) -> None:
+    orig = {m.name: (i, m) for i, m in enumerate(_messages(original_messages))}
+    upd = {m.name: (i, m) for i, m in enumerate(_messages(update_messages))}
+    for name in java_union_order(list(orig), list(upd)):
+        ctx.names.append(name)
+        if name not in upd:
+            ctx.add("MESSAGE_REMOVED")
+        elif name not in orig:
+            ctx.add("MESSAGE_ADDED")
+        else:
+            _compare_message(ctx, _join(original_prefix, name), _join(update_prefix, name),
+                             orig[name][1], upd[name][1])
+            if orig[name][0] != upd[name][0]:
+                ctx.add("MESSAGE_MOVED")
+        ctx.names.pop()
+    orig_enums = {e.name: e for e in original_enums}
+    upd_enums = {e.name: e for e in update_enums}
+    for name in java_union_order(list(orig_enums), list(upd_enums)):
+        ctx.names.append(name)
+        if name not in upd_enums:
+            ctx.add("ENUM_REMOVED")
+        elif name not in orig_enums:
+            ctx.add("ENUM_ADDED")
+        else:
+            _compare_enum(ctx, orig_enums[name], upd_enums[name])
+        ctx.names.pop()
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _compare_enum(ctx: Context, original: descriptor_pb2.EnumDescriptorProto,
+                  update: descriptor_pb2.EnumDescriptorProto) -> None:
+    orig = {v.number: v.name for v in original.value}
+    upd = {v.number: v.name for v in update.value}
+    for number in sorted(set(orig) | set(upd)):
+        if number not in upd:
+            ctx.add("ENUM_CONST_REMOVED", str(number))
+        elif number not in orig:
+            ctx.add("ENUM_CONST_ADDED", str(number))
+        elif orig[number] != upd[number]:
+            ctx.add("ENUM_CONST_CHANGED", str(number))
+
+
+def _fields(msg: descriptor_pb2.DescriptorProto, proto3: bool) -> dict[int, _Field]:
+    out: dict[int, _Field] = {}
+    for f in msg.field:
+        oneof = msg.oneof_decl[f.oneof_index].name if f.HasField("oneof_index") and not f.proto3_optional else None
+        out[f.number] = _Field(f, oneof, None if oneof else _label(f, proto3))
+    return out
+
+
+def _label(f: descriptor_pb2.FieldDescriptorProto, proto3: bool) -> str | None:
+    if f.proto3_optional:
+        return "optional"
+    if f.label == FDP.LABEL_REPEATED:
+        return "repeated"
+    if f.label == FDP.LABEL_REQUIRED:
+        return "required"
+    return None if proto3 else "optional"
+
+
+def _compare_message(ctx: Context, original_name: str, update_name: str,
+                     original: descriptor_pb2.DescriptorProto, update: descriptor_pb2.DescriptorProto) -> None:
+    key = (original_name, update_name)
+    if key not in ctx.seen:
+        ctx.seen.add(key)
+        orig_info, upd_info = ctx.original.types.get(original_name), ctx.update.types.get(update_name)
+        _compare_fields(ctx, _fields(original, orig_info.proto3 if orig_info else True),
+                        _fields(update, upd_info.proto3 if upd_info else True),
+                        [d.name for d in update.oneof_decl])
+    _compare_scopes(ctx, original_name, update_name, original.nested_type, update.nested_type,
+                    original.enum_type, update.enum_type)
+
+
+def _compare_fields(ctx: Context, orig: dict[int, _Field], upd: dict[int, _Field],
+                    upd_oneof_order: list[str]) -> None:
+    orig_oneofs = {f.oneof for f in orig.values() if f.oneof}
+    upd_oneofs = {f.oneof for f in upd.values() if f.oneof}
+    fully_deleted = {name for name in orig_oneofs - upd_oneofs
+                     if not any(f.oneof == name and tag in upd for tag, f in orig.items())}
+    for name in (n for n in upd_oneof_order if n in upd_oneofs):
+        groups: set[object] = set()
+        moved = 0
+        for tag, f in upd.items():
+            if f.oneof != name or tag not in orig:
+                continue
+            source = orig[tag].oneof
+            groups.add(("oneof", source) if source else ("tag", tag))
+            moved += source is None
+        if len(groups) > 1:
+            ctx.add("MULTIPLE_FIELDS_MOVED_TO_ONEOF" if moved > 1 else "FIELD_MOVED_TO_EXISTING_ONEOF", name)
+    for name in sorted(orig_oneofs ^ upd_oneofs):
+        ctx.add("ONEOF_REMOVED" if name in orig_oneofs else "ONEOF_ADDED", name)
+    for tag in sorted(set(orig) | set(upd)):
+        o, u = orig.get(tag), upd.get(tag)
+        if u is None:
+            assert o is not None
+            if o.oneof in fully_deleted:
+                continue
+            if o.oneof:
+                ctx.add("ONEOF_FIELD_REMOVED", o.oneof, str(tag))
+            else:
+                ctx.add("REQUIRED_FIELD_REMOVED" if o.label == "required" else "FIELD_REMOVED", str(tag))
+        elif o is None:
+            if u.oneof:
+                ctx.add("ONEOF_FIELD_ADDED", u.oneof, str(tag))
+            else:
+                ctx.add("REQUIRED_FIELD_ADDED" if u.label == "required" else "FIELD_ADDED", str(tag))
+        else:
+            if o.oneof and not u.oneof:
+                ctx.add("ONEOF_FIELD_MOVED_TO_TOP_LEVEL", str(tag))
+            path = [u.oneof, str(tag)] if u.oneof else [str(tag)]
+            _compare_field(ctx, o, u, path)
+
+
+def _compare_field(ctx: Context, original: _Field, update: _Field, path: list[str]) -> None:
+    if original.proto.name != update.proto.name:
+        ctx.add("FIELD_NAME_CHANGED", *path)
+    _compare_types(ctx, _type_of(ctx.original, original.proto), _type_of(ctx.update, update.proto),
+                   path, (original.label, update.label))
+
+
+FieldType = tuple  # ("scalar", name) | ("enum", full) | ("message", full) | ("map", key, value)
+
+
+def _type_of(side: Side, f: descriptor_pb2.FieldDescriptorProto) -> FieldType:
+    scalar = scalar_name(f.type)
+    if scalar:
+        return ("scalar", scalar)
+    full = f.type_name.lstrip(".")
+    info = side.types.get(full)
+    if info is None:
+        return ("message", full)
+    if info.is_enum:
+        return ("enum", full)
+    if info.is_map:
+        by_number = {x.number: x for x in info.element.field}
+        return ("map", _type_of(side, by_number[1]), _type_of(side, by_number[2]))
+    return ("message", full)
+
+
+def _kind(t: FieldType) -> str:
+    return {"scalar": "SCALAR", "enum": "SCALAR", "map": "MAP"}.get(t[0], "MESSAGE")
+
+
+def _compare_types(ctx: Context, original: FieldType, update: FieldType, path: list[str],
+                   labels: tuple[str | None, str | None] = (None, None)) -> None:
+    if _kind(original) != _kind(update):
+        ctx.add("FIELD_KIND_CHANGED", *path)
+    elif original[0] == "map":
+        _compare_types(ctx, original[1], update[1], path)
+        _compare_types(ctx, original[2], update[2], path)
+    elif _kind(original) == "SCALAR":
+        group = _scalar_group(original)
+        if group != _scalar_group(update):
+            ctx.add("FIELD_SCALAR_KIND_CHANGED", *path)
+        elif None not in labels and labels[0] != labels[1]:
+            kind = "FIELD_STRING_OR_BYTES_LABEL_CHANGED" if group == "STRING_OR_BYTES" else "FIELD_NUMERIC_LABEL_CHANGED"
+            ctx.add(kind, *path)
+    else:
+        _compare_message_types(ctx, original[1], update[1], path)
+
+
+def _scalar_group(t: FieldType) -> str:
+    return "NUMBER" if t[0] == "enum" else _SCALAR_GROUPS[t[1]]
+
+
+def _local(name: str, info: TypeInfo | None) -> str:
+    if info is not None and info.package and name.startswith(info.package + "."):
+        return name[len(info.package) + 1:]
+    return name
+
+
+def _compare_message_types(ctx: Context, original: str, update: str, path: list[str]) -> None:
+    orig_info, upd_info = ctx.original.types.get(original), ctx.update.types.get(update)
+    if orig_info is None or upd_info is None:
+        if original != update:
+            ctx.add("FIELD_NAMED_TYPE_CHANGED", *path)
+        return
+    orig_local, upd_local = _local(original, orig_info), _local(update, upd_info)
+    if orig_local != upd_local:
+        ctx.add("FIELD_NAMED_TYPE_CHANGED", *path)
+        return
+    if orig_info.origin == upd_info.origin:
+        return
+    assert isinstance(orig_info.element, descriptor_pb2.DescriptorProto)
+    assert isinstance(upd_info.element, descriptor_pb2.DescriptorProto)
+    sub = Context(ctx.original, ctx.update, orig_local.split("."), [], ctx.seen)
+    _compare_message(sub, original, update, orig_info.element, upd_info.element)
+    ctx.differences.extend(sub.differences)
+    if not sub.compatible():
+        ctx.add("FIELD_NAMED_TYPE_CHANGED", *path)
