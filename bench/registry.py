@@ -50,7 +50,7 @@ SCHEMA = {"type": "record", "name": "Bench", "fields": [{"name": "f1", "type": "
 LOOKUP_LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/vnd.schemaregistry.v1+json"
-wrk.body = '%s'
+wrk.body = [==[%s]==]
 """
 
 REGISTER_LUA = """
@@ -142,7 +142,7 @@ def main() -> None:
                 rows.append(("GET /schemas/ids/{id}", connections, get, base))
                 lookup = run_wrk(
                     wrk, f"{server.url}/subjects/bench-value", connections, args.duration,
-                    LOOKUP_LUA % lookup_body.replace("'", "\\'"),
+                    LOOKUP_LUA % lookup_body,
                 )
                 rows.append(("POST /subjects/{s} (lookup)", connections, lookup, base))
                 register = run_wrk(wrk, server.url, connections, args.duration, REGISTER_LUA)

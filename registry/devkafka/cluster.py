@@ -9,9 +9,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
@@ -95,7 +96,7 @@ class KafkaCluster:
             self._restart(node)
             return self
         if self.nodes:
-            raise RuntimeError("the cluster is already started")
+            raise RuntimeError("a KafkaCluster starts once: make a new one")
         atexit.register(self.stop)
         try:
             self._prepare()
@@ -140,7 +141,7 @@ class KafkaCluster:
         if self.work_dir is not None and not keep_files and self._given_work_dir is None:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
-    def wait_for_brokers(self, node_ids: range | Sequence[int], timeout: float) -> None:
+    def wait_for_brokers(self, node_ids: Iterable[int], timeout: float) -> None:
         """Block until the cluster metadata lists exactly the brokers ``node_ids``."""
         wanted = set(node_ids)
         deadline = time.monotonic() + timeout
@@ -151,7 +152,8 @@ class KafkaCluster:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"node {nid} did not open port {spec.port} in {timeout:.0f}s")
                 time.sleep(0.2)
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": _QUIET})
+        settings: dict[str, Any] = {"bootstrap.servers": self.bootstrap, "logger": _QUIET}
+        admin = AdminClient(settings)
         seen: set[int] = set()
         while time.monotonic() < deadline:
             self._check_alive(wanted)
@@ -213,7 +215,7 @@ class KafkaCluster:
             running.append((spec, log, spawn(command, log, spec.directory)))
         for spec, log, proc in running:
             if proc.wait(timeout=120) != 0:
-                raise RuntimeError(f"formatting node {spec.node_id} failed:\n{tail(log)}")
+                raise RuntimeError(f"formatting node {spec.node_id} failed, see {log}")
 
     def _launch(self, spec: NodeSpec) -> None:
         assert self.libs is not None and self.work_dir is not None
@@ -248,7 +250,8 @@ class KafkaCluster:
             proc = self._procs.get(nid)
             if proc is None or proc.poll() is not None:
                 code = None if proc is None else proc.returncode
-                raise RuntimeError(f"Kafka node {nid} exited (code {code}) during startup")
+                log = self._spec(nid).log_file
+                raise RuntimeError(f"Kafka node {nid} exited (code {code}) during startup, see {log}")
 
     def _report_logs(self, node_ids: Sequence[int] | None = None) -> None:
         """Print the tail of each node's log to stderr, for a failed start."""

@@ -44,6 +44,7 @@ def java_command(
         java_binary(),
         *jvm_opts,
         f"-Dlog4j2.configurationFile={log4j}",
+        "-Dlog4j2.shutdownHookEnabled=false",
         "-cp",
         f"{libs}/*",
         main_class,

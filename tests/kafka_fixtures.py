@@ -1,0 +1,50 @@
+"""Session fixtures giving tests a real Apache Kafka (KRaft) to talk to.
+
+``kafka_bootstrap`` uses ``$SCHEMAHUB_TEST_KAFKA`` (``host:port,...``) when set,
+else starts one local node per session; ``kafka_cluster3`` starts a 3-node
+cluster the first time a test asks for it. A cluster is shared by every copy of
+a fixture, so importing these both in conftest.py and in a test module starts
+it once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from registry.devkafka import KafkaCluster
+
+_clusters: dict[int, KafkaCluster] = {}
+
+
+def _shared_cluster(brokers: int) -> KafkaCluster:
+    """The session's running cluster of ``brokers`` nodes, started on first use."""
+    if brokers not in _clusters:
+        _clusters[brokers] = KafkaCluster(brokers).start()
+    return _clusters[brokers]
+
+
+def _stop_cluster(brokers: int) -> None:
+    cluster = _clusters.pop(brokers, None)
+    if cluster is not None:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap servers of a running Kafka: ``$SCHEMAHUB_TEST_KAFKA`` or a fresh 1-node cluster."""
+    existing = os.environ.get("SCHEMAHUB_TEST_KAFKA")
+    if existing:
+        yield existing
+        return
+    yield _shared_cluster(1).bootstrap
+    _stop_cluster(1)
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster3() -> Iterator[KafkaCluster]:
+    """A 3-node cluster (node ids 0, 1, 2); a test that kills a node must start it again."""
+    yield _shared_cluster(3)
+    _stop_cluster(3)
