@@ -83,3 +83,32 @@ def check(
         if messages:
             return CompatibilityResult(False, messages)
     return CompatibilityResult(True, [])
+
+
+def check_texts(
+    schema_type: str,
+    new: str,
+    previous: Sequence[str],
+    level: str,
+    *,
+    dependencies: Sequence = (),
+    policy: str = "STRICT",
+    normalize: bool = False,
+) -> CompatibilityResult:
+    """The engines without a registry: check ``new`` against ``previous``
+    (oldest first, numbered as versions 1..n) under ``level``.
+
+    ``dependencies`` are :class:`registry.formats.Dependency` objects for the
+    references of every schema. Raises
+    :class:`registry.formats.InvalidSchemaError` for an unparseable schema.
+    """
+    from .formats import parse_schema
+
+    parsed_new = parse_schema(schema_type, new, dependencies)
+    if normalize:
+        parsed_new = parsed_new.normalized()
+    olds = [
+        PreviousVersion(number, parse_schema(schema_type, text, dependencies, strict=False), text)
+        for number, text in enumerate(previous, start=1)
+    ]
+    return check(parsed_new, list(reversed(olds)), level.upper(), policy=policy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -65,7 +66,13 @@ class RegistryApp:
         await response(scope, receive, send)
 
 
+THREAD_STACK_BYTES = 256 * 1024 * 1024
+
+
 def create_app(registry: Registry) -> Starlette:
+    """The ASGI app. Worker threads get a large stack: the schema engines recurse
+    deeply on legitimately deep schemas, and hostile ones must fail cleanly."""
+    threading.stack_size(THREAD_STACK_BYTES)
     app = Starlette(routes=[Mount("/", app=RegistryApp(registry))])
     app.state.registry = registry
     return app

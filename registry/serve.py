@@ -1,0 +1,49 @@
+"""``schemahub serve``: the registry HTTP server on uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser("serve", help="run the registry HTTP server")
+    serve.add_argument("--host", default=_env("SCHEMAHUB_HOST", "127.0.0.1"), help="address to bind (SCHEMAHUB_HOST)")
+    serve.add_argument(
+        "--port", type=int, default=int(_env("SCHEMAHUB_PORT", "8081")), help="port to listen on (SCHEMAHUB_PORT)"
+    )
+    serve.add_argument(
+        "--db", default=_env("SCHEMAHUB_DB", "./schemahub.db"), help="SQLite database file (SCHEMAHUB_DB)"
+    )
+    serve.add_argument(
+        "--log-level", default=_env("SCHEMAHUB_LOG_LEVEL", "info"), help="log level (SCHEMAHUB_LOG_LEVEL)"
+    )
+    serve.set_defaults(func=run)
+
+
+def open_store(args: argparse.Namespace):
+    from .sqlite_store import SQLiteStore
+
+    return SQLiteStore(args.db)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .http.app import create_app
+    from .service import Registry
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    registry = Registry(open_store(args))
+    app = create_app(registry)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=True)
+    finally:
+        registry.close()
+    return 0
