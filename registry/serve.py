@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import threading
+from types import FrameType
+
+import uvicorn
 
 
 def _env(name: str, default: str) -> str:
@@ -34,16 +36,23 @@ def open_store(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from .http.app import create_app
     from .service import Registry
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     registry = Registry(open_store(args))
     app = create_app(registry)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=True)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=True)
+        CleanExitServer(config).run()
     finally:
         registry.close()
     return 0
+
+
+class CleanExitServer(uvicorn.Server):
+    """After a graceful SIGTERM/SIGINT shutdown, exit 0 instead of re-raising the signal."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
