@@ -16,10 +16,11 @@ from urllib.parse import unquote
 
 from . import config as cfg
 from .compatibility import CompatibilityResult, PreviousVersion, check
+from .contracts import check_metadata, check_rule_set, validate_rule_set
 from .errors import (
+    BadRequest,
     ContextNotEmpty,
     IncompatibleSchema,
-    InvalidRuleSet,
     InvalidSchema,
     InvalidVersion,
     OperationNotPermitted,
@@ -596,7 +597,9 @@ class Registry:
         for name in cfg.CONFIG_FIELDS:
             if name == "compatibilityLevel" or name not in update or update[name] is None:
                 continue
-            value = update[name]
+            value = _checked_config_field(name, update[name])
+            if value is None or value == "":
+                continue
             if name == "compatibilityPolicy":
                 value = str(value).upper()
             stored[name] = value
@@ -680,31 +683,21 @@ class Registry:
             self._append([ContextRecord(name, deleted=True)])
 
 
-RULE_KINDS = frozenset({"TRANSFORM", "CONDITION"})
-RULE_MODES = frozenset({"UPGRADE", "DOWNGRADE", "UPDOWN", "WRITE", "READ", "WRITEREAD"})
-
-
-def validate_rule_set(rule_set: dict | None) -> None:
-    """Reject a ``ruleSet`` whose rules lack a name, a known kind or mode, or a type (42210)."""
-    if rule_set is None:
-        return
-    names: set[str] = set()
-    for group in ("migrationRules", "domainRules", "encodingRules"):
-        rules = rule_set.get(group) or []
-        if not isinstance(rules, list):
-            raise InvalidRuleSet(f"Invalid rule set: {group} must be a list")
-        for rule in rules:
-            if not isinstance(rule, dict) or not isinstance(rule.get("name"), str) or not rule["name"]:
-                raise InvalidRuleSet(f"Invalid rule set: every rule in {group} needs a name")
-            if rule["name"] in names:
-                raise InvalidRuleSet(f"Invalid rule set: duplicate rule name {rule['name']}")
-            names.add(rule["name"])
-            if str(rule.get("kind", "")).upper() not in RULE_KINDS:
-                raise InvalidRuleSet(f"Invalid rule set: rule {rule['name']} has an invalid kind")
-            if str(rule.get("mode", "")).upper() not in RULE_MODES:
-                raise InvalidRuleSet(f"Invalid rule set: rule {rule['name']} has an invalid mode")
-            if not isinstance(rule.get("type"), str) or not rule["type"]:
-                raise InvalidRuleSet(f"Invalid rule set: rule {rule['name']} needs a type")
+def _checked_config_field(name: str, value: object) -> object:
+    """A config field of the right JSON type (400 otherwise), as Confluent's typed config reads it."""
+    if name in ("defaultMetadata", "overrideMetadata"):
+        return check_metadata(value, name)
+    if name in ("defaultRuleSet", "overrideRuleSet"):
+        checked = check_rule_set(value, name)
+        validate_rule_set(checked)
+        return checked
+    if name in ("normalize", "validateFields", "validateRules"):
+        if not isinstance(value, bool):
+            raise BadRequest(f"Field '{name}' must be a boolean")
+        return value
+    if not isinstance(value, str):
+        raise BadRequest(f"Field '{name}' must be a string")
+    return value
 
 
 def _property_matches(properties: dict, key: str, value: str) -> bool:

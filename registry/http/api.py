@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..contracts import check_metadata, check_rule_set
 from ..errors import BadRequest
 from ..formats import Reference
 from ..records import SchemaRecord
@@ -57,15 +58,25 @@ def parse_register_request(body: dict) -> RegisterRequest:
         name, subject, version = item.get("name"), item.get("subject"), item.get("version")
         if not isinstance(name, str) or not isinstance(subject, str) or not name or not subject:
             raise BadRequest("A reference needs a non-empty string 'name' and 'subject'")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise BadRequest("A reference needs an integer 'version'")
+        if not isinstance(version, int) or isinstance(version, bool) or not -(2**31) <= version <= INT32_MAX:
+            raise BadRequest("A reference needs a 32-bit integer 'version'")
         references.append(Reference(name, subject, version))
     return RegisterRequest(
         schema=schema,
         schema_type=schema_type.upper(),
         references=tuple(references),
-        metadata=_typed(body, "metadata", dict, "an object"),
-        rule_set=_typed(body, "ruleSet", dict, "an object"),
-        id=_typed(body, "id", int, "an integer"),
-        version=_typed(body, "version", int, "an integer"),
+        metadata=check_metadata(body.get("metadata")),
+        rule_set=check_rule_set(body.get("ruleSet")),
+        id=_int32(body, "id"),
+        version=_int32(body, "version"),
     )
+
+
+INT32_MAX = 2**31 - 1
+
+
+def _int32(body: dict, name: str) -> int | None:
+    value = _typed(body, name, int, "an integer")
+    if value is not None and not -(2**31) <= value <= INT32_MAX:
+        raise BadRequest(f"Field '{name}' must be a 32-bit integer")
+    return value

@@ -8,7 +8,6 @@ import threading
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
 from ..errors import RegistryError
@@ -73,6 +72,7 @@ def create_app(registry: Registry) -> Starlette:
     """The ASGI app. Worker threads get a large stack: the schema engines recurse
     deeply on legitimately deep schemas, and hostile ones must fail cleanly."""
     threading.stack_size(THREAD_STACK_BYTES)
-    app = Starlette(routes=[Mount("/", app=RegistryApp(registry))])
+    app = Starlette()
+    app.router.default = RegistryApp(registry)
     app.state.registry = registry
     return app
