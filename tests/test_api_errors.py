@@ -214,3 +214,33 @@ def test_media_types(client: TestClient) -> None:
         "/subjects/s/versions", content=json.dumps({"schema": avro("a")}), headers={"Content-Type": "application/octet-stream"}
     )
     assert response.status_code == 200
+
+
+def test_newline_in_subject_is_a_json_42208(client: TestClient) -> None:
+    assert_error(client.post("/subjects/a%0Ab/versions", json={"schema": '"string"'}), 422, 42208)
+    assert_error(client.get("/subjects/a%0Ab/versions"), 404, 40401)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"schema": '"string"', "metadata": {"properties": 5}},
+        {"schema": '"string"', "metadata": {"properties": [1]}},
+        {"schema": '"string"', "metadata": {"tags": {"$.a": "PII"}}},
+        {"schema": '"string"', "ruleSet": {"domainRules": [{"name": "r", "disabled": {}}]}},
+        {"schema": '"string"', "ruleSet": {"domainRules": [{"name": "r", "params": 5}]}},
+        {"schema": '"long"', "id": 5_000_000_000},
+        {"schema": '"long"', "version": 1_099_511_627_776},
+    ],
+)
+def test_mistyped_nested_fields_are_400(client: TestClient, body: dict) -> None:
+    assert_error(client.post("/subjects/typed/versions", json=body), 400, 400)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"overrideRuleSet": "x"}, {"defaultMetadata": 5}, {"normalize": "yes"}, {"compatibilityGroup": 3}],
+)
+def test_mistyped_config_fields_are_400_and_leave_registrations_working(client: TestClient, config: dict) -> None:
+    assert_error(client.put("/config/typed", json=config), 400, 400)
+    assert register(client, "typed", '"string"').status_code == 200
