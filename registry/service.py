@@ -338,9 +338,9 @@ class Registry:
     def _all_referenced(self) -> Iterable[Reference]:
         from .subjects import resolve_reference_subject
 
-        for subj in self.state.subjects.values():
+        for subj in list(self.state.subjects.values()):
             ctx = context_of(subj.name)
-            for record in subj.versions.values():
+            for record in list(subj.versions.values()):
                 for ref in record.references:
                     yield Reference(ref.name, resolve_reference_subject(ref.subject, ctx), ref.version)
 
@@ -373,7 +373,7 @@ class Registry:
         for name, subj in sorted(self.state.subjects.items(), key=lambda item: _subject_order(item[0])):
             live = subj.has_live()
             if deleted_only:
-                if not any(r.deleted for r in subj.versions.values()):
+                if not any(r.deleted for r in subj.all()):
                     continue
             elif not (live or deleted):
                 continue

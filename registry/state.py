@@ -25,23 +25,27 @@ from .subjects import DEFAULT_CONTEXT, context_of, resolve_reference_subject
 
 @dataclass
 class Subject:
-    """The versions of one subject, soft-deleted ones included."""
+    """The versions of one subject, soft-deleted ones included.
+
+    Reads run on the event loop while records are applied from worker
+    threads, so every read iterates over a snapshot (``list(...)``/``sorted``),
+    never over a live dict."""
 
     name: str
     versions: dict[int, SchemaRecord] = field(default_factory=dict)
 
     def live(self) -> list[SchemaRecord]:
-        return [r for v, r in sorted(self.versions.items()) if not r.deleted]
+        return [r for r in self.all() if not r.deleted]
 
     def all(self) -> list[SchemaRecord]:
         return [r for _, r in sorted(self.versions.items())]
 
     def latest_live(self) -> SchemaRecord | None:
-        live = [r for r in self.versions.values() if not r.deleted]
-        return max(live, key=lambda r: r.version) if live else None
+        live = self.live()
+        return live[-1] if live else None
 
     def has_live(self) -> bool:
-        return any(not r.deleted for r in self.versions.values())
+        return any(not r.deleted for r in list(self.versions.values()))
 
 
 class RegistryState:
@@ -144,7 +148,7 @@ class RegistryState:
         if not users:
             return None
         best = None
-        for record in users.values():
+        for record in list(users.values()):
             if not record.deleted:
                 return record
             best = best or record
@@ -162,8 +166,8 @@ class RegistryState:
     def referrers(self, subject: str, version: int) -> list[SchemaRecord]:
         """Records whose references name ``subject``/``version``."""
         found = []
-        for subj in self.subjects.values():
-            for record in subj.versions.values():
+        for subj in list(self.subjects.values()):
+            for record in list(subj.versions.values()):
                 ctx = context_of(record.subject)
                 for ref in record.references:
                     if ref.version == version and resolve_reference_subject(ref.subject, ctx) == subject:
