@@ -23,6 +23,9 @@ from .records import (
 from .subjects import DEFAULT_CONTEXT, context_of, resolve_reference_subject
 
 
+RESPONSE_CACHE_SIZE = 10_000
+
+
 @dataclass
 class Subject:
     """The versions of one subject, soft-deleted ones included.
@@ -61,7 +64,7 @@ class RegistryState:
         self.modes: dict[str, str] = {}
         self.contexts: set[str] = {DEFAULT_CONTEXT}
         self.max_ids: dict[str, int] = {}
-        # pre-encoded responses, dropped whenever a record touches their key
+        # pre-encoded responses, all dropped whenever a record is applied
         self.response_cache: dict[tuple, bytes] = {}
         self.generation = 0
 
@@ -139,6 +142,14 @@ class RegistryState:
             self._unindex(record)
         if not subject.versions:
             del self.subjects[subject_name]
+
+    def cache_response(self, key: tuple, payload: bytes, generation: int) -> None:
+        """Keep ``payload`` for ``key`` unless a record was applied since ``generation``."""
+        if generation != self.generation:
+            return
+        if len(self.response_cache) >= RESPONSE_CACHE_SIZE:
+            self.response_cache.clear()
+        self.response_cache[key] = payload
 
     # -- queries -----------------------------------------------------------
 

@@ -60,8 +60,8 @@ def response_media_type(accept: str | None) -> str:
     return best[2]
 
 
-async def read_json(request: Request) -> Any:
-    """The request body as JSON; 415 for foreign types, 413 when too large, 400 when malformed."""
+async def read_body(request: Request) -> bytes:
+    """The raw request body; 415 for foreign content types, 413 when too large."""
     content_type = request.headers.get("content-type")
     if content_type:
         media = content_type.split(";")[0].strip().lower()
@@ -77,7 +77,11 @@ async def read_json(request: Request) -> Any:
         if size > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def decode_json(body: bytes) -> Any:
+    """JSON from body bytes; 400 when empty or malformed."""
     if not body.strip():
         raise BadRequest("Request body is empty: expected a JSON object")
     try:
@@ -86,8 +90,16 @@ async def read_json(request: Request) -> Any:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
 
 
+def decode_object(body: bytes) -> dict:
+    value = decode_json(body)
+    if not isinstance(value, dict):
+        raise BadRequest(f"Expected a JSON object as the request body, got {type(value).__name__}")
+    return value
+
+
+async def read_json(request: Request) -> Any:
+    return decode_json(await read_body(request))
+
+
 async def read_object(request: Request) -> dict:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise BadRequest(f"Expected a JSON object as the request body, got {type(body).__name__}")
-    return body
+    return decode_object(await read_body(request))

@@ -29,13 +29,14 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("GET", "/schemas/ids/{id}")
     async def by_id(request: Request, p: dict[str, str]) -> Response:
         schema_id = _schema_id(p["id"])
-        if not request.query_params:
+        if not request.scope["query_string"]:
             key = ("id", schema_id)
             cached = state.response_cache.get(key)
             if cached is None:
+                generation = state.generation
                 record = registry.schema_by_id(schema_id)
                 cached = dumps(schema_string(record, record.schema))
-                state.response_cache[key] = cached
+                state.cache_response(key, cached, generation)
             return api.raw(request, cached)
         subject = params.text(request, "subject")
         record = registry.schema_by_id(schema_id, subject=subject)

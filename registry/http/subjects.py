@@ -7,13 +7,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import params
-from .api import Api
-from .encode import registered, schema_object
+from .api import Api, parse_register_request
+from .encode import dumps, registered, schema_object
+from .media import decode_object, read_body
 from .routing import Router
 
 
 def add_routes(router: Router, api: Api) -> None:
+    """Hot reads (a version, a lookup) answer pre-encoded bytes from the state's
+    response cache, which every applied record clears."""
     registry = api.registry
+    state = registry.state
 
     @router.route("GET", "/subjects")
     async def list_subjects(request: Request, p: dict[str, str]) -> Response:
@@ -48,22 +52,36 @@ def add_routes(router: Router, api: Api) -> None:
 
     @router.route("POST", "/subjects/{subject}")
     async def lookup(request: Request, p: dict[str, str]) -> Response:
-        body = await api.register_request(request)
+        raw = await read_body(request)
+        key = ("lookup", p["subject"], request.scope["query_string"], raw)
+        cached = state.response_cache.get(key)
+        if cached is not None:
+            return api.raw(request, cached)
+        generation = state.generation
         record = await run_in_threadpool(
             registry.lookup,
             p["subject"],
-            body,
+            parse_register_request(decode_object(raw)),
             normalize=params.optional_flag(request, "normalize"),
             deleted=params.flag(request, "deleted"),
         )
         text = api.schema_text(record, params.text(request, "format"))
-        return api.json(request, schema_object(record, text, subject=p["subject"]))
+        payload = dumps(schema_object(record, text, subject=p["subject"]))
+        state.cache_response(key, payload, generation)
+        return api.raw(request, payload)
 
     @router.route("GET", "/subjects/{subject}/versions/{version}")
     async def get_version(request: Request, p: dict[str, str]) -> Response:
+        key = ("version", p["subject"], p["version"], request.scope["query_string"])
+        cached = state.response_cache.get(key)
+        if cached is not None:
+            return api.raw(request, cached)
+        generation = state.generation
         record = registry.get_version(p["subject"], p["version"], deleted=params.flag(request, "deleted"))
         text = api.schema_text(record, params.text(request, "format"))
-        return api.json(request, schema_object(record, text, subject=p["subject"]))
+        payload = dumps(schema_object(record, text, subject=p["subject"]))
+        state.cache_response(key, payload, generation)
+        return api.raw(request, payload)
 
     @router.route("GET", "/subjects/{subject}/versions/{version}/schema")
     async def get_version_schema(request: Request, p: dict[str, str]) -> Response:
