@@ -8,7 +8,7 @@ import sys
 from typing import Sequence
 
 # Modules that each define ``add_parser(commands)`` and set ``func`` on their parser.
-COMMAND_MODULES = ("registry.serve",)
+COMMAND_MODULES = ("registry.serve", "registry.gate.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

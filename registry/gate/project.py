@@ -1,0 +1,372 @@
+"""The checked project: its ``[tool.schemahub]`` mapping of schema files to subjects.
+
+Configuration lives in ``schemahub.toml`` (top-level keys, or a
+``[tool.schemahub]`` table) or in ``pyproject.toml`` under ``[tool.schemahub]``;
+the directory holding it is the project root and every path is relative to it::
+
+    [tool.schemahub]
+    proto-paths = ["protos"]             # import roots for .proto files (default: the root)
+
+    [[tool.schemahub.schemas]]
+    files = "schemas/**/*.avsc"          # glob, relative to the root
+    subject = "{stem}-value"             # placeholders: see PLACEHOLDERS
+    format = "AVRO"                      # optional: from the extension otherwise
+    level = "FULL"                       # optional: the subject's level
+    references = [{ name = "acme.Address", file = "schemas/address.avsc" }]
+
+    [tool.schemahub.levels]
+    "orders-value" = "FULL_TRANSITIVE"   # per-subject levels, over the entry's ``level``
+
+The first entry whose glob matches a file wins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable, Sequence
+
+from ..formats import Dependency, InvalidSchemaError, ParsedSchema, parse_schema
+from . import GateError
+
+EXTENSION_FORMATS = {".avsc": "AVRO", ".proto": "PROTOBUF", ".json": "JSON"}
+FORMAT_ALIASES = {"AVRO": "AVRO", "PROTOBUF": "PROTOBUF", "PROTO": "PROTOBUF", "JSON": "JSON", "JSONSCHEMA": "JSON"}
+LEVELS = (
+    "NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE",
+)
+PLACEHOLDERS = {
+    "stem": "file name without its extension (orders.avsc → orders)",
+    "name": "file name (orders.avsc)",
+    "ext": "extension without the dot (avsc)",
+    "dir": "name of the directory holding the file",
+    "path": "path from the root without the extension (schemas/orders)",
+    "record": "the schema's fully qualified record/message name (RecordNameStrategy)",
+}
+OFFLINE_DEFAULT_LEVEL = "BACKWARD"
+
+_IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.MULTILINE)
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A regex matching root-relative posix paths the way ``Path.glob`` does (``**`` spans directories)."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]+/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 1 :]:
+            end = pattern.index("]", i + 1)
+            body = pattern[i + 1 : end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+@dataclass(frozen=True)
+class RefSpec:
+    """A reference from a schema file: its reference ``name`` and the ``file`` it names."""
+
+    name: str
+    file: str
+
+
+@dataclass
+class Entry:
+    files: str
+    subject: str
+    format: str | None
+    level: str | None
+    references: list[RefSpec]
+    regex: re.Pattern[str] = field(repr=False)
+
+
+@dataclass
+class SchemaFile:
+    """One schema file of the project, mapped to its subject."""
+
+    path: str  # root-relative posix path
+    entry: Entry
+    schema_type: str
+
+
+def _level(value: object, where: str) -> str:
+    level = str(value).upper()
+    if level not in LEVELS:
+        raise GateError(f"{where}: unknown compatibility level {value!r} (one of {', '.join(LEVELS)})")
+    return level
+
+
+class Project:
+    def __init__(self, root: Path, config_file: Path | None, table: dict) -> None:
+        self.root = root
+        self.config_file = config_file
+        where = str(config_file or "configuration")
+        if not isinstance(table, dict):
+            raise GateError(f"{where}: [tool.schemahub] must be a table")
+        self.registry_url: str | None = table.get("registry")
+        self.proto_paths = [str(p) for p in table.get("proto-paths", ["."])]
+        levels = table.get("levels", {})
+        if not isinstance(levels, dict):
+            raise GateError(f"{where}: 'levels' must be a table of subject = level")
+        self.levels = {str(s): _level(v, f"{where}: levels.{s}") for s, v in levels.items()}
+        self.entries: list[Entry] = []
+        schemas = table.get("schemas", [])
+        if not isinstance(schemas, list) or not schemas:
+            raise GateError(f"{where}: no [[tool.schemahub.schemas]] entries (each needs 'files' and 'subject')")
+        for n, raw in enumerate(schemas, start=1):
+            at = f"{where}: schemas entry {n}"
+            if not isinstance(raw, dict) or "files" not in raw or "subject" not in raw:
+                raise GateError(f"{at} needs 'files' (a glob) and 'subject'")
+            fmt = raw.get("format")
+            if fmt is not None:
+                if str(fmt).upper() not in FORMAT_ALIASES:
+                    raise GateError(f"{at}: unknown format {fmt!r} (AVRO, PROTOBUF or JSON)")
+                fmt = FORMAT_ALIASES[str(fmt).upper()]
+            self._check_template(str(raw["subject"]), at)
+            refs = []
+            for ref in raw.get("references", []):
+                if not isinstance(ref, dict) or "name" not in ref or "file" not in ref:
+                    raise GateError(f"{at}: each reference needs 'name' and 'file'")
+                refs.append(RefSpec(str(ref["name"]), _norm(str(ref["file"]))))
+            pattern = _norm(str(raw["files"]))
+            self.entries.append(
+                Entry(
+                    files=pattern,
+                    subject=str(raw["subject"]),
+                    format=fmt,
+                    level=_level(raw["level"], at) if raw.get("level") is not None else None,
+                    references=refs,
+                    regex=glob_regex(pattern),
+                )
+            )
+
+    @staticmethod
+    def _check_template(template: str, where: str) -> None:
+        for name in re.findall(r"\{([^{}]*)\}", template):
+            if name not in PLACEHOLDERS:
+                raise GateError(f"{where}: unknown placeholder {{{name}}} in subject (one of {', '.join(PLACEHOLDERS)})")
+
+    # -- files ------------------------------------------------------------
+
+    def relative(self, arg: str) -> str:
+        """A command-line path (relative to the current directory) as a root-relative posix path."""
+        path = Path(os.path.abspath(arg))
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            raise GateError(f"{arg}: outside the project root {self.root}") from None
+
+    def match(self, path: str) -> SchemaFile | None:
+        for entry in self.entries:
+            if entry.regex.match(path):
+                suffix = PurePosixPath(path).suffix.lower()
+                schema_type = entry.format or EXTENSION_FORMATS.get(suffix)
+                if schema_type is None:
+                    raise GateError(f"{path}: cannot tell the schema format from '{suffix}'; set 'format' in its entry")
+                return SchemaFile(path, entry, schema_type)
+        return None
+
+    def require(self, path: str) -> SchemaFile:
+        found = self.match(path)
+        if found is None:
+            raise GateError(f"{path}: no [tool.schemahub] schemas entry matches this file")
+        return found
+
+    def discover(self) -> list[SchemaFile]:
+        """Every file under the root matched by an entry, sorted."""
+        seen: dict[str, SchemaFile] = {}
+        for entry in self.entries:
+            for found in self.root.glob(entry.files):
+                if found.is_file():
+                    rel = found.relative_to(self.root).as_posix()
+                    if rel not in seen:
+                        match = self.match(rel)
+                        if match is not None:
+                            seen[rel] = match
+        return [seen[k] for k in sorted(seen)]
+
+    # -- subjects, levels, references -------------------------------------
+
+    def subject(self, sf: SchemaFile, text: str | None = None, parsed: ParsedSchema | None = None) -> str:
+        p = PurePosixPath(sf.path)
+        values = {
+            "stem": p.stem, "name": p.name, "ext": p.suffix.lstrip("."), "dir": p.parent.name,
+            "path": str(p.with_suffix("")),
+        }
+        if "{record}" in sf.entry.subject:
+            record = parsed.record_name() if parsed is not None else None
+            if record is None:
+                raise GateError(f"{sf.path}: subject uses {{record}} but the schema has no record/message name")
+            values["record"] = record
+        return sf.entry.subject.format_map(values)
+
+    def declared_level(self, sf: SchemaFile, subject: str) -> str | None:
+        return self.levels.get(subject) or sf.entry.level
+
+    def references(self, sf: SchemaFile, text: str) -> list[RefSpec]:
+        """Explicit references of ``sf`` plus those found in its text: Protobuf
+        imports found under ``proto-paths`` and JSON Schema ``$ref``s naming a
+        file next to it (or under the root)."""
+        refs = list(sf.entry.references)
+        named = {r.name for r in refs}
+        if sf.schema_type == "PROTOBUF":
+            for imported in _IMPORT.findall(text):
+                if imported in named:
+                    continue
+                for base in self.proto_paths:
+                    candidate = _norm(str(PurePosixPath(base) / imported))
+                    if (self.root / candidate).is_file():
+                        refs.append(RefSpec(imported, candidate))
+                        named.add(imported)
+                        break
+        elif sf.schema_type == "JSON":
+            try:
+                document = json.loads(text)
+            except ValueError:
+                return refs
+            for ref in _json_refs(document):
+                url = ref.split("#", 1)[0]
+                if not url or url in named or "://" in url:
+                    continue
+                for candidate in (_norm(str(PurePosixPath(sf.path).parent / url)), _norm(url)):
+                    if (self.root / candidate).is_file():
+                        refs.append(RefSpec(url, candidate))
+                        named.add(url)
+                        break
+        return refs
+
+
+def _json_refs(node: object) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                found.append(value)
+            else:
+                found += _json_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _json_refs(value)
+    return found
+
+
+def _norm(path: str) -> str:
+    parts: list[str] = []
+    for part in PurePosixPath(path.replace("\\", "/")).parts:
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in (".", ""):
+            parts.append(part)
+    return "/".join(parts)
+
+
+def load(config: str | None = None, start: Path | None = None) -> Project:
+    """The project whose configuration is ``config``, or the nearest one above ``start``."""
+    if config is not None:
+        path = Path(config).resolve()
+        if not path.is_file():
+            raise GateError(f"{config}: configuration file not found")
+        return _from_file(path, required=True)  # type: ignore[return-value]
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        for name in ("schemahub.toml", "pyproject.toml"):
+            candidate = directory / name
+            if candidate.is_file():
+                project = _from_file(candidate, required=name == "schemahub.toml")
+                if project is not None:
+                    return project
+    raise GateError("no schemahub.toml or pyproject.toml with [tool.schemahub] found here or above")
+
+
+def _from_file(path: Path, *, required: bool) -> Project | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise GateError(f"{path}: cannot read configuration: {exc}") from None
+    table = data.get("tool", {}).get("schemahub")
+    if table is None and path.name != "pyproject.toml":
+        table = data
+    if table is None:
+        if required:
+            raise GateError(f"{path}: no [tool.schemahub] table")
+        return None
+    return Project(path.parent, path, table)
+
+
+# -- parsing with references ---------------------------------------------------
+
+
+class Resolver:
+    """Parses schema files with their references, reading text through ``read``
+    (the working tree, or a git revision). ``read`` returns None for a missing file."""
+
+    def __init__(self, project: Project, read: Callable[[str], str | None]) -> None:
+        self.project = project
+        self.read = read
+        self._deps: dict[str, tuple[Dependency, ...]] = {}
+
+    def text(self, path: str) -> str:
+        text = self.read(path)
+        if text is None:
+            raise GateError(f"{path}: file not found")
+        return text
+
+    def schema_type(self, path: str) -> str:
+        sf = self.project.match(path)
+        if sf is not None:
+            return sf.schema_type
+        suffix = PurePosixPath(path).suffix.lower()
+        if suffix not in EXTENSION_FORMATS:
+            raise GateError(f"{path}: cannot tell the schema format of this referenced file")
+        return EXTENSION_FORMATS[suffix]
+
+    def dependencies(self, path: str, text: str, trail: tuple[str, ...] = ()) -> tuple[Dependency, ...]:
+        if path in trail:
+            raise GateError(f"{path}: circular reference ({' → '.join((*trail, path))})")
+        if path in self._deps:
+            return self._deps[path]
+        sf = self.project.match(path)
+        if sf is None:
+            sf = SchemaFile(path, Entry(path, "", None, None, [], glob_regex(path)), self.schema_type(path))
+        deps = []
+        for ref in self.project.references(sf, text):
+            ref_text = self.read(ref.file)
+            if ref_text is None:
+                raise GateError(f"{path}: referenced file {ref.file} (reference '{ref.name}') not found")
+            ref_deps = self.dependencies(ref.file, ref_text, (*trail, path))
+            parsed = parse_file(self.schema_type(ref.file), ref.file, ref_text, ref_deps, strict=False)
+            deps.append(Dependency(ref.name, parsed))
+        self._deps[path] = tuple(deps)
+        return self._deps[path]
+
+    def parse(self, path: str, text: str, *, strict: bool = True) -> ParsedSchema:
+        return parse_file(self.schema_type(path), path, text, self.dependencies(path, text), strict=strict)
+
+
+def parse_file(
+    schema_type: str, path: str, text: str, deps: Sequence[Dependency] = (), *, strict: bool = True
+) -> ParsedSchema:
+    try:
+        return parse_schema(schema_type, text, deps, strict=strict)
+    except InvalidSchemaError as exc:
+        message = " ".join(str(exc).split())
+        raise GateError(f"{path}: invalid {schema_type} schema: {message}") from None
+    except RecursionError:
+        raise GateError(f"{path}: invalid {schema_type} schema: nested too deeply") from None
