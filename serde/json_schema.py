@@ -1,0 +1,241 @@
+"""JSON Schema serializer and deserializer, Confluent wire format.
+
+Schemas are parsed with ``registry.formats`` (``$ref`` to references resolved
+there). Each schema's validator is compiled once. ``jsonschema`` is the
+reference validator; where a schema is eligible (no references, no ``format``
+keyword, no remote ``$ref``) a compiled ``jsonschema_rs`` validator answers
+first, and any record it rejects is re-checked by ``jsonschema``, whose verdict
+and error message are the ones reported. tests/test_serde_json.py checks that
+both give the same verdicts over the shared JSON corpus.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Callable, Optional, Union
+
+import orjson
+from confluent_kafka.schema_registry import Schema
+from confluent_kafka.serialization import SerializationError
+
+from registry.formats import parse_schema
+from registry.formats.jsonschema import JsonSchema, JsonValidationError, _floats
+
+from ._base import (DESERIALIZER_DEFAULTS, SERIALIZER_DEFAULTS, DeserializerBase, SerializerBase, call_hook,
+                    resolve_dependencies)
+from .context import SerializationContext
+
+__all__ = ["JSONSerializer", "JSONDeserializer", "compile_validator"]
+
+_ID = struct.Struct(">I")
+
+try:  # optional accelerator
+    import jsonschema_rs as _rs
+except ImportError:  # pragma: no cover
+    _rs = None
+
+_RS_DRAFTS = {"4": "Draft4Validator", "6": "Draft6Validator", "7": "Draft7Validator",
+              "2019-09": "Draft201909Validator", "2020-12": "Draft202012Validator"}
+
+
+def _fast_eligible(value: Any) -> bool:
+    """No ``format`` keyword and no ``$ref`` leaving the document."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "format" in node:
+                return False
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                return False
+            if "$dynamicRef" in node or "$recursiveRef" in node:
+                return False
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
+
+
+def fast_validator(schema: JsonSchema) -> Optional[Callable[[Any], bool]]:
+    """A compiled jsonschema_rs ``is_valid`` for an eligible schema, else None."""
+    if _rs is None or schema.dependencies or not _fast_eligible(schema.value):
+        return None
+    try:
+        cls = getattr(_rs, _RS_DRAFTS[schema.draft])
+        return cls(_floats(schema.value), validate_formats=False, offline=True).is_valid
+    except Exception:
+        return None
+
+
+def compile_validator(schema: JsonSchema, fast: bool = True) -> Callable[[Any], None]:
+    """``check(instance)``: raises SerializationError naming where and why the value is invalid."""
+    reference = schema.validate
+    quick = fast_validator(schema) if fast else None
+
+    def slow(instance: Any) -> None:
+        try:
+            reference(instance)
+        except JsonValidationError as exc:
+            raise SerializationError(str(exc)) from exc
+
+    if quick is None:
+        return slow
+
+    def check(instance: Any) -> None:
+        try:
+            if quick(instance):
+                return
+        except Exception:
+            pass
+        slow(instance)
+
+    return check
+
+
+def _parse_json(client: Any, schema: Schema, cache: dict) -> JsonSchema:
+    hit = cache.get(schema)
+    if hit is None:
+        deps = resolve_dependencies(client, schema) if schema.references else []
+        hit = parse_schema("JSON", schema.schema_str, deps, strict=False)
+        cache[schema] = hit
+    return hit
+
+
+class _Writer:
+    __slots__ = ("schema", "check")
+
+    def __init__(self, schema: JsonSchema, check: Callable[[Any], None]) -> None:
+        self.schema = schema
+        self.check = check
+
+
+class JSONSerializer(SerializerBase):
+    """``JSONSerializer(schema_str, schema_registry_client, to_dict=None, conf=None, json_encode=None)``.
+
+    ``validate`` (True) checks every record before it is written.
+    """
+
+    _owner = "JSONSerializer"
+    _schema_type = "JSON"
+    _DEFAULTS = {**SERIALIZER_DEFAULTS, "validate": True}
+
+    def __init__(self, schema_str: Union[str, Schema, None], schema_registry_client: Any,
+                 to_dict: Optional[Callable[[Any, SerializationContext], dict]] = None,
+                 conf: Optional[dict] = None, rule_conf: Optional[dict] = None, rule_registry: Any = None,
+                 json_encode: Optional[Callable[[Any], Any]] = None) -> None:
+        merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
+        self._validate = merged["validate"]
+        if to_dict is not None and not callable(to_dict):
+            raise ValueError("to_dict must be callable with the signature to_dict(object, SerializationContext)->dict")
+        self._to_dict = to_dict
+        self._encode = json_encode or orjson.dumps
+        self._cache: dict = {}
+        if isinstance(schema_str, str):
+            self._schema: Optional[Schema] = Schema(schema_str, schema_type="JSON")
+        elif isinstance(schema_str, Schema) or schema_str is None:
+            self._schema = schema_str
+        else:
+            raise TypeError("schema_str must be a str or a Schema")
+        if self._schema is None and not (self._use_latest or self._latest_metadata or self._use_schema_id):
+            raise ValueError("JSONSerializer: a schema is required unless use.latest.version, "
+                             "use.latest.with.metadata or use.schema.id is set")
+        self._name = _parse_json(schema_registry_client, self._schema, self._cache).record_name() \
+            if self._schema is not None else None
+
+    def _record_name(self) -> Optional[str]:
+        return self._name
+
+    def _parse_writer(self, schema: Schema) -> _Writer:
+        parsed = _parse_json(self._registry, schema, self._cache)
+        return _Writer(parsed, compile_validator(parsed))
+
+    def __call__(self, obj: Any, ctx: Optional[SerializationContext] = None) -> Optional[bytes]:
+        if obj is None:
+            return None
+        state = self._states.get((ctx.topic, ctx.field) if ctx is not None else None)
+        if state is None or state.expires is not None:
+            state = self._state(ctx)
+        if self._to_dict is not None:
+            obj = call_hook(self._to_dict, obj, ctx, "to_dict")
+        if self._validate:
+            state.parsed.check(obj)
+        try:
+            payload = self._encode(obj)
+        except (TypeError, ValueError) as exc:
+            raise SerializationError(f"JSONSerializer: cannot encode the record: {exc}") from exc
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8")
+        if self._id_mode == "prefix":
+            return state.prefix + payload
+        return self._frame(state, payload, ctx)
+
+
+class JSONDeserializer(DeserializerBase):
+    """``JSONDeserializer(schema_str, from_dict=None, schema_registry_client=None, conf=None, json_decode=None)``.
+
+    ``schema_str`` None means the writer schema from the registry. ``validate``
+    (True) checks every record read, against ``schema_str`` when given, else the
+    writer schema.
+    """
+
+    _owner = "JSONDeserializer"
+    _DEFAULTS = {**DESERIALIZER_DEFAULTS, "validate": True}
+
+    def __init__(self, schema_str: Union[str, Schema, None], from_dict: Optional[Callable] = None,
+                 schema_registry_client: Any = None, conf: Optional[dict] = None, rule_conf: Optional[dict] = None,
+                 rule_registry: Any = None, json_decode: Optional[Callable[[Any], Any]] = None) -> None:
+        merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
+        self._validate = merged["validate"]
+        if from_dict is not None and not callable(from_dict):
+            raise ValueError("from_dict must be callable with the signature from_dict(dict, SerializationContext)")
+        self._from_dict = from_dict
+        self._decode = json_decode or orjson.loads
+        self._cache: dict = {}
+        if isinstance(schema_str, str):
+            schema_str = Schema(schema_str, schema_type="JSON")
+        elif schema_str is not None and not isinstance(schema_str, Schema):
+            raise TypeError("schema_str must be a str, a Schema or None")
+        if schema_str is None and schema_registry_client is None:
+            raise ValueError("JSONDeserializer: without schema_str a schema_registry_client is required")
+        self._reader: Optional[Callable[[Any], None]] = None
+        if schema_str is not None:
+            self._reader = compile_validator(_parse_json(schema_registry_client, schema_str, self._cache))
+        self._checks: dict[Any, Callable[[Any], None]] = {}
+        self._dynamic_reader = self._use_latest or self._latest_metadata is not None
+
+    def _check_for(self, ref: Any, ctx: Any) -> Callable[[Any], None]:
+        check = self._checks.get(ref.key)
+        if check is None:
+            writer = _parse_json(self._registry, self._fetch_writer(ref, ctx), self._cache)
+            latest = self._latest(ctx, writer.record_name())
+            if latest is not None:
+                return compile_validator(_parse_json(self._registry, latest.schema, self._cache))
+            check = compile_validator(writer)
+            self._checks[ref.key] = check
+        return check
+
+    def __call__(self, data: Optional[bytes], ctx: Optional[SerializationContext] = None) -> Any:
+        if data is None:
+            return None
+        if (ctx is not None and ctx.headers) or len(data) < 5 or data[0] != 0:
+            ref, offset = self._frame(data, ctx)
+        else:
+            ref, offset = None, 5
+        try:
+            value = self._decode(data[offset:] if offset else data)
+        except (ValueError, TypeError) as exc:
+            raise SerializationError(f"JSONDeserializer: the payload is not valid JSON: {exc}") from exc
+        if self._validate:
+            check = self._reader
+            if check is None or self._dynamic_reader:
+                if ref is None:
+                    check = self._checks.get(_ID.unpack_from(data, 1)[0])
+                    if check is None:
+                        ref, _ = self._frame(data, ctx)
+                if ref is not None:
+                    check = self._check_for(ref, ctx)
+            check(value)
+        if self._from_dict is not None:
+            value = call_hook(self._from_dict, value, ctx, "from_dict")
+        return value
