@@ -188,22 +188,40 @@ class Registry:
         except RegistryError:
             return None
 
-    def _previous_versions(self, subj: Subject | None, group: tuple[str, object] | None) -> list[PreviousVersion]:
-        if subj is None:
-            return []
-        previous = []
-        for record in reversed(subj.live()):
+    def _previous_versions(
+        self,
+        subj: Subject | None,
+        group: tuple[str, object] | None,
+        *,
+        records: Sequence[SchemaRecord] | None = None,
+        limit: int | None = None,
+    ) -> list[PreviousVersion]:
+        """Live versions newest first (or ``records``), kept when their ``compatibilityGroup``
+        property equals the new schema's, parsed; at most ``limit`` of them."""
+        if records is None:
+            records = list(reversed(subj.live())) if subj is not None else []
+        previous: list[PreviousVersion] = []
+        for record in records:
+            if limit is not None and len(previous) >= limit:
+                break
             if group is not None:
                 name, value = group
                 props = (record.metadata or {}).get("properties") or {}
                 if props.get(name) != value:
                     continue
-            try:
-                parsed = self.parser.parse_record(record)
-            except RegistryError:
-                continue
-            previous.append(PreviousVersion(record.version, parsed, record.schema))
+            parsed = self._parsed_previous(record)
+            if parsed is not None:
+                previous.append(parsed)
         return previous
+
+    def _parsed_previous(self, record: SchemaRecord | None) -> PreviousVersion | None:
+        if record is None:
+            return None
+        try:
+            parsed = self.parser.parse_record(record)
+        except RegistryError:
+            return None
+        return PreviousVersion(record.version, parsed, record.schema, record.metadata)
 
     def _group(self, subject: str, metadata: dict | None) -> tuple[str, object] | None:
         name = self.config_for(subject).get("compatibilityGroup")
@@ -211,14 +229,32 @@ class Registry:
             return None
         return name, ((metadata or {}).get("properties") or {}).get(name)
 
-    def _check(self, subject: str, parsed: ParsedSchema, previous: list[PreviousVersion]) -> CompatibilityResult:
+    def _check(
+        self,
+        subject: str,
+        parsed: ParsedSchema,
+        metadata: dict | None,
+        candidates: Sequence[SchemaRecord],
+    ) -> CompatibilityResult:
+        """Confluent's ``isCompatibleWithPrevious``: ``candidates`` are the versions to
+        check, newest first; the reserved-field rules look at the first of them before the
+        ``compatibilityGroup`` filter, the level's checks at the filtered ones."""
         config = self.config_for(subject)
+        level = self.level_for(subject)
+        validate_fields = bool(config.get("validateFields"))
+        transitive = level.endswith("_TRANSITIVE")
+        previous = self._previous_versions(
+            None, self._group(subject, metadata), records=candidates, limit=None if transitive else 1
+        )
+        latest = self._parsed_previous(candidates[0] if candidates else None) if validate_fields else None
         return check(
             parsed,
             previous,
-            self.level_for(subject),
+            level,
             policy=str(config.get("compatibilityPolicy") or "STRICT").upper(),
-            validate_fields=bool(config.get("validateFields")),
+            validate_fields=validate_fields,
+            new_metadata=metadata,
+            latest=latest,
         )
 
     def _apply_data_contract(
@@ -306,7 +342,8 @@ class Registry:
                 )
             schema_id = request.id
         if not importing and not force:
-            result = self._check(subject, parsed, self._previous_versions(subj, self._group(subject, metadata)))
+            live = list(reversed(subj.live())) if subj is not None else []
+            result = self._check(subject, parsed, metadata, live)
             if not result.is_compatible:
                 raise IncompatibleSchema(subject, result.messages)
         if schema_id is None:
@@ -547,23 +584,12 @@ class Registry:
             if verbose:
                 return CompatibilityResult(False, [exc.message])
             raise
-        previous = self._previous_versions(subj, self._group(subject, request.metadata))
+        live = list(reversed(subj.live())) if subj is not None else []
         if number is not None:
-            previous = previous[:1] if number == -1 else [p for p in previous if p.version == number]
-            config = self.config_for(subject)
-            level = self.level_for(subject)
-            base = level.replace("_TRANSITIVE", "")
-            result = check(
-                parsed,
-                previous,
-                base,
-                policy=str(config.get("compatibilityPolicy") or "STRICT").upper(),
-                validate_fields=bool(config.get("validateFields")),
-            )
-            if not result.is_compatible and base != level:
-                result = CompatibilityResult(False, [_retag_level(m, base, level) for m in result.messages])
-            return result
-        return self._check(subject, parsed, previous)
+            # Only that version, even for a *_TRANSITIVE level (compat-rules §0.2); the
+            # compatibilityGroup filter applies after the version is chosen.
+            live = live[:1] if number == -1 else [r for r in live if r.version == number]
+        return self._check(subject, parsed, request.metadata, live)
 
     # -- config and mode ---------------------------------------------------
 
@@ -746,7 +772,3 @@ def _merge(base: dict | None, override: dict) -> dict:
 
 def _ordered_config(config: dict) -> dict:
     return {name: config[name] for name in cfg.CONFIG_FIELDS if config.get(name) not in (None, "", [], {})}
-
-
-def _retag_level(message: str, base: str, level: str) -> str:
-    return message.replace(f"compatibility: '{base}'}}", f"compatibility: '{level}'}}")

@@ -81,7 +81,13 @@ class JsonSchema(ParsedSchema):
             resource = spec.create_resource(contents)
             resources.append((urljoin(base, dep.name), resource))
             resources.append((dep.name, resource))
-        return Registry().with_resources(resources).crawl()
+        registry = Registry().with_resources(resources)
+        try:
+            return registry.crawl()
+        except (AttributeError, TypeError):
+            # referencing's draft 4-7 crawler takes every ``dependencies`` value for a
+            # subschema once the first is one (["a"] is not); pointers resolve uncrawled.
+            return registry
 
     @cached_property
     def base_uri(self) -> str:
@@ -146,8 +152,8 @@ class JsonSchemaFormat(SchemaFormat):
         if not isinstance(value, (dict, bool)):
             raise InvalidSchemaError("A JSON Schema must be a JSON object or a boolean")
         schema = JsonSchema(value, dependencies)
-        _check_metaschema(schema)
         if strict:
+            _check_metaschema(schema)
             _check_property_names(value)
         schema.build_model()
         return schema
