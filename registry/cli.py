@@ -8,7 +8,7 @@ import sys
 from typing import Sequence
 
 # Modules that each define ``add_parser(commands)`` and set ``func`` on their parser.
-COMMAND_MODULES = ("registry.serve", "registry.gate.cli")
+COMMAND_MODULES = ("registry.serve", "registry.gate.cli", "registry.users", "registry.dump")
 
 
 def build_parser() -> argparse.ArgumentParser:

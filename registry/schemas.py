@@ -8,6 +8,7 @@ cached by content so that hot paths never re-parse.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ class SchemaParser:
         self.state = state
         self._cache: OrderedDict[tuple, ParsedSchema] = OrderedDict()
         self._lock = threading.Lock()
+        self._depths: weakref.WeakKeyDictionary[SchemaRecord, int] = weakref.WeakKeyDictionary()
 
     def resolve_references(self, references: tuple[Reference, ...], context: str) -> tuple[Reference, ...]:
         """The references with ``-1`` replaced by the latest version; missing ones are 42201."""
@@ -53,7 +55,29 @@ class SchemaParser:
                     f"Invalid schema: reference {ref.name} to subject {ref.subject} version {ref.version} not found"
                 )
             resolved.append(Reference(ref.name, ref.subject, version))
+            # The parse cache hides depth from parse(): bound the stored graph here.
+            if 1 + self.reference_depth(subj.versions[version]) > MAX_REFERENCE_DEPTH:
+                raise InvalidSchema(f"Invalid schema: references nested deeper than {MAX_REFERENCE_DEPTH}")
         return tuple(resolved)
+
+    def reference_depth(self, record: SchemaRecord, limit: int = MAX_REFERENCE_DEPTH) -> int:
+        """Levels of references below a stored ``record`` (0 for none); stops counting past ``limit``."""
+        known = self._depths.get(record)
+        if known is not None:
+            return known
+        if record.references and limit <= 0:
+            return 1  # at least one level more than allowed
+        deepest = 0
+        context = context_of(record.subject)
+        for ref in record.references:
+            subj = self.state.subjects.get(resolve_reference_subject(ref.subject, context))
+            target = subj.versions.get(ref.version) if subj else None
+            if target is not None:
+                deepest = max(deepest, 1 + self.reference_depth(target, limit - 1))
+            if deepest > limit:
+                return deepest
+        self._depths[record] = deepest
+        return deepest
 
     def parse(self, item: SchemaInput, context: str, *, strict: bool = True, depth: int = 0) -> ParsedSchema:
         """Parse ``item`` with its (already resolved) references; 42201 on any error."""

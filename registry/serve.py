@@ -26,10 +26,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--log-level", default=_env("SCHEMAHUB_LOG_LEVEL", "info"), help="log level (SCHEMAHUB_LOG_LEVEL)"
     )
+    from .kafka_serve import add_kafka_arguments
+
+    add_kafka_arguments(serve)
+    from .security import add_security_arguments
+
+    add_security_arguments(serve)
     serve.set_defaults(func=run)
 
 
 def open_store(args: argparse.Namespace):
+    if getattr(args, "kafka", None):
+        from .kafka_serve import open_kafka_store
+
+        return open_kafka_store(args)
     from .sqlite_store import SQLiteStore
 
     return SQLiteStore(args.db)
@@ -37,12 +47,16 @@ def open_store(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from .http.app import create_app
+    from .security import security_settings
     from .service import Registry
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    security = security_settings(args)
     registry = Registry(open_store(args))
-    app = create_app(registry)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=True)
+    app = create_app(registry, **security.app_kwargs)
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=True, **security.uvicorn_tls
+    )
     try:
         CleanExitServer(config).run()
     finally:

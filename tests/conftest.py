@@ -13,8 +13,15 @@ from tests.kafka_fixtures import kafka_bootstrap, kafka_cluster3  # noqa: F401
 from tests.server import RegistryServer
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
+@pytest.fixture(params=["sqlite", "kafka"])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    """A registry over each store: SQLite, and Kafka (a fresh topic on the session broker)."""
+    if request.param == "kafka":
+        from tests.kafka_store_support import kafka_registry
+
+        with kafka_registry(request.getfixturevalue("kafka_bootstrap")) as reg:
+            yield reg
+        return
     reg = Registry(SQLiteStore(tmp_path / "registry.db"))
     yield reg
     reg.close()

@@ -165,3 +165,12 @@ def test_protobuf_text_and_serialized_forms_are_one_schema(client: SchemaRegistr
     serialized = client.get_schema(stored.schema_id, fmt="serialized").schema_str
     assert serialized != stored.schema.schema_str
     assert client.register_schema(f"{name}-copy2", Schema(serialized, "PROTOBUF")) == stored.schema_id
+
+
+def test_protobuf_serializer_and_deserializer_sharing_one_client(client: SchemaRegistryClient) -> None:
+    """The register answer echoes the serialized form the serializer sent, so the
+    client's id cache holds something its deserializer can decode."""
+    cls = order_line_class("shop.Refund")
+    ctx = SerializationContext(topic(), MessageField.VALUE)
+    data = ProtobufSerializer(cls, client, {"use.deprecated.format": False})(cls(sku="same", qty=2), ctx)
+    assert ProtobufDeserializer(cls, {"use.deprecated.format": False}, client)(data, ctx) == cls(sku="same", qty=2)

@@ -43,7 +43,7 @@ MAX_JSON_DEPTH = 500
 """Deeper JSON nesting is rejected before parsing (Java would overflow its stack)."""
 
 _RECURSION_LIMIT = 20000
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|/\*.*?\*/|//[^\n]*|[\[\]{}]', re.S)
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|/\*.*?\*/|//[^\n]*|[\[\]{}]', re.S)
 _JAVA_DOUBLE = re.compile(r"[+-]?(?:NaN|Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[fFdD]?")
 _NAME_START = re.compile(r"[^\W\d]|_")
 

@@ -111,6 +111,9 @@ class JsonSchema(ParsedSchema):
                 ref.target()
             except Unresolvable as exc:
                 raise InvalidSchemaError(f"Cannot resolve $ref '{ref.ref}': {exc}") from exc
+            except (TypeError, AttributeError, KeyError, IndexError) as exc:
+                # referencing walks a pointer into a boolean schema or a non-container
+                raise InvalidSchemaError(f"Cannot resolve $ref '{ref.ref}': {type(exc).__name__}") from exc
         return root
 
     @cached_property
@@ -225,7 +228,7 @@ def _quote(text: str) -> str:
 def _sorted(value: Any) -> Any:
     """``value`` with object keys sorted as Java sorts strings (UTF-16 order)."""
     if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value, key=lambda k: k.encode("utf-16-be"))}
+        return {k: _sorted(value[k]) for k in sorted(value, key=lambda k: k.encode("utf-16-be", "surrogatepass"))}
     if isinstance(value, list):
         return [_sorted(v) for v in value]
     return value

@@ -35,8 +35,10 @@ def scalar_name(field_type: int) -> str | None:
     return _SCALARS.get(field_type)
 
 
-def escape(text: str) -> str:
+def escape(text: str | bytes) -> str:
     """Escape a string literal the way Confluent does."""
+    if isinstance(text, bytes):  # a string value that is not UTF-8 (protoc takes \xff escapes)
+        return "".join(_ESCAPES.get(chr(b), chr(b)) if 32 <= b < 127 else f"\\{b:03o}" for b in text)
     return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,12 +13,19 @@ from ..formats import Reference
 from ..records import SchemaRecord
 from ..service import RegisterRequest, Registry
 from .encode import dumps
+from .limits import check_schema_size
 from .media import read_object, response_media_type
 
 
 class Api:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        # Access control's list hook (registry.http.auth.Guard.filter); None: no filtering.
+        self.list_filter: Callable[[Request, list, Callable[[Any], str]], list] | None = None
+
+    def readable(self, request: Request, items: list, subject_of: Callable[[Any], str] = str) -> list:
+        """The items whose subject (``subject_of(item)``) the caller may read."""
+        return items if self.list_filter is None else self.list_filter(request, items, subject_of)
 
     def json(self, request: Request, body: Any, status_code: int = 200) -> Response:
         media = response_media_type(request.headers.get("accept"))
@@ -50,6 +57,7 @@ def parse_register_request(body: dict) -> RegisterRequest:
     """``RegisterSchemaRequest`` from a JSON object; unknown fields are ignored."""
     schema = _typed(body, "schema", str, "a string")
     schema_type = _typed(body, "schemaType", str, "a string") or "AVRO"
+    check_schema_size(schema_type.upper(), schema)
     raw_refs = _typed(body, "references", list, "a list of {name, subject, version}") or []
     references = []
     for item in raw_refs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,9 +13,12 @@ from starlette.types import Receive, Scope, Send
 
 from ..errors import RegistryError
 from ..service import Registry
-from . import compatibility, config, root, schemas, subjects
+from . import compatibility, config, ops, root, schemas, subjects
 from .api import Api
 from .encode import dumps
+from .forwarding import Forwarding
+from .limits import with_timeout
+from .metrics import metrics_for
 from .media import V1_JSON
 from .routing import Router
 
@@ -28,20 +32,31 @@ def build_router(api: Api) -> Router:
     schemas.add_routes(router, api)
     config.add_routes(router, api)
     compatibility.add_routes(router, api)
+    ops.add_routes(router, api)
     return router
 
 
-def error_response(status: int, code: int, message: str) -> Response:
-    return Response(dumps({"error_code": code, "message": message}), status_code=status, media_type=V1_JSON)
+def error_response(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    body = dumps({"error_code": code, "message": message})
+    return Response(body, status_code=status, media_type=V1_JSON, headers=headers)
 
 
 class RegistryApp:
     """Routes on the raw path and answers every failure as a Confluent error body."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, *, auth=None, request_timeout: float | None = None) -> None:
         self.registry = registry
         self.api = Api(registry)
         self.router = build_router(self.api)
+        self.metrics = metrics_for(registry)
+        self.request_timeout = request_timeout
+        self.guard = None
+        if auth is not None:  # a registry.users.AuthConfig: access control on every route
+            from .auth import Guard
+
+            self.guard = Guard(auth, registry)
+            self.api.list_filter = self.guard.filter
+        self.forwarding = Forwarding(registry.store)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,30 +64,38 @@ class RegistryApp:
         request = Request(scope, receive)
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         route, path_params, known = self.router.resolve(scope["method"], raw_path.split(b"?", 1)[0])
+        started = time.perf_counter()
         try:
+            if self.guard is not None:
+                await self.guard.check(request, route, path_params)
             if route is None:
                 if known:
                     response = error_response(405, 405, "HTTP 405 Method Not Allowed")
                 else:
                     response = error_response(404, 404, "HTTP 404 Not Found")
             else:
-                response = await route.handler(request, path_params)
+                work = self.forwarding.dispatch(route, request, path_params)
+                response = await with_timeout(work, self.request_timeout)
         except RegistryError as exc:
-            response = error_response(exc.status, exc.code, exc.message)
+            response = error_response(exc.status, exc.code, exc.message, getattr(exc, "headers", None))
         except Exception:
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             response = error_response(500, 50001, "Internal server error")
+        template = route.template if route is not None else ""
+        self.metrics.observe_request(scope["method"], template, response.status_code, time.perf_counter() - started)
         await response(scope, receive, send)
 
 
 THREAD_STACK_BYTES = 256 * 1024 * 1024
 
 
-def create_app(registry: Registry) -> Starlette:
+def create_app(registry: Registry, *, auth=None, request_timeout: float | None = None) -> Starlette:
     """The ASGI app. Worker threads get a large stack: the schema engines recurse
-    deeply on legitimately deep schemas, and hostile ones must fail cleanly."""
+    deeply on legitimately deep schemas, and hostile ones must fail cleanly.
+    ``auth`` (a :class:`registry.users.AuthConfig`) turns on access control;
+    ``request_timeout`` bounds each handler (408)."""
     threading.stack_size(THREAD_STACK_BYTES)
     app = Starlette()
-    app.router.default = RegistryApp(registry)
+    app.router.default = RegistryApp(registry, auth=auth, request_timeout=request_timeout)
     app.state.registry = registry
     return app

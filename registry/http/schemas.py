@@ -22,6 +22,10 @@ def _schema_id(text: str) -> int:
     return value
 
 
+def _subject(record) -> str:
+    return record.subject
+
+
 def add_routes(router: Router, api: Api) -> None:
     registry = api.registry
     state = registry.state
@@ -56,14 +60,14 @@ def add_routes(router: Router, api: Api) -> None:
         subjects = registry.subjects_for_id(
             _schema_id(p["id"]), subject=params.text(request, "subject"), deleted=params.flag(request, "deleted")
         )
-        return api.json(request, params.paginate(request, subjects))
+        return api.json(request, params.paginate(request, api.readable(request, subjects)))
 
     @router.route("GET", "/schemas/ids/{id}/versions")
     async def versions_for_id(request: Request, p: dict[str, str]) -> Response:
         records = registry.versions_for_id(
             _schema_id(p["id"]), subject=params.text(request, "subject"), deleted=params.flag(request, "deleted")
         )
-        body = [{"subject": r.subject, "version": r.version} for r in records]
+        body = [{"subject": r.subject, "version": r.version} for r in api.readable(request, records, _subject)]
         return api.json(request, params.paginate(request, body))
 
     @router.route("GET", "/schemas/guids/{guid}")
@@ -88,6 +92,7 @@ def add_routes(router: Router, api: Api) -> None:
             deleted=params.flag(request, "deleted"),
             latest_only=params.flag(request, "latestOnly"),
         )
+        records = api.readable(request, records, _subject)
         fmt = params.text(request, "format")
         body = [schema_object(r, api.schema_text(r, fmt)) for r in params.paginate(request, records)]
         return api.json(request, body)

@@ -7,10 +7,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import params
+from ..service import RegisterRequest
 from .api import Api, parse_register_request
 from .encode import dumps, registered, schema_object
 from .media import decode_object, read_body
 from .routing import Router
+
+
+def _echo_format(body: RegisterRequest) -> str | None:
+    """Answer a Protobuf schema sent as a base64 ``FileDescriptorProto`` in that form.
+
+    confluent-kafka caches the register answer's ``schema`` by id and its
+    Protobuf deserializer decodes that as base64, so the form must be the one sent.
+    Base64 never holds ``;`` or ``{``, which every ``.proto`` text does."""
+    text = body.schema or ""
+    if body.schema_type == "PROTOBUF" and text and ";" not in text and "{" not in text:
+        return "serialized"
+    return None
 
 
 def add_routes(router: Router, api: Api) -> None:
@@ -26,7 +39,7 @@ def add_routes(router: Router, api: Api) -> None:
             deleted=params.flag(request, "deleted"),
             deleted_only=params.flag(request, "deletedOnly", "deleted_only"),
         )
-        return api.json(request, params.paginate(request, names))
+        return api.json(request, params.paginate(request, api.readable(request, names)))
 
     @router.route("GET", "/subjects/{subject}/versions")
     async def list_versions(request: Request, p: dict[str, str]) -> Response:
@@ -48,7 +61,8 @@ def add_routes(router: Router, api: Api) -> None:
             normalize=params.optional_flag(request, "normalize"),
             force=params.flag(request, "force"),
         )
-        return api.json(request, registered(record, api.schema_text(record, params.text(request, "format"))))
+        fmt = params.text(request, "format") or _echo_format(body)
+        return api.json(request, registered(record, api.schema_text(record, fmt)))
 
     @router.route("POST", "/subjects/{subject}")
     async def lookup(request: Request, p: dict[str, str]) -> Response:

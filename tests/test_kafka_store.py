@@ -1,0 +1,238 @@
+"""The Kafka store on a real broker: Confluent interop, topic checks, replay, fencing.
+
+The whole registry API suite also runs on this store (the ``registry`` and
+``client`` fixtures in conftest.py are parametrised over both stores).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from registry.errors import LeaderNotKnown, StoreError
+from registry.kafka_store import KafkaStore
+from registry.service import RegisterRequest, Registry
+from tests.kafka_store_support import fresh_topic, kafka_registry, wait_leader
+
+AVRO_A = '{"type":"record","name":"A","fields":[{"name":"a","type":"string"}]}'
+AVRO_B = '{"type":"record","name":"B","fields":[{"name":"b","type":"int"}]}'
+AVRO_C = '{"type":"record","name":"C","fields":[]}'
+PROTO = 'syntax = "proto3";\n\nmessage P {\n  string p = 1;\n}\n'
+
+
+def _create(bootstrap: str, topic: str, partitions: int = 1, **config: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics([NewTopic(topic, partitions, 1, config=config)], operation_timeout=30)
+    futures[topic].result(timeout=60)
+
+
+def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes | None]]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
+    for key, value in messages:
+        producer.produce(topic, key=key, value=value)
+    assert producer.flush(30) == 0
+
+
+def _read_all(bootstrap: str, topic: str) -> list[tuple[int, bytes, bytes | None]]:
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": fresh_topic("g"), "isolation.level": "read_committed",
+         "enable.partition.eof": True, "enable.auto.commit": False}
+    )
+    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    found = []
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error():
+                if msg.error().code() == -191:  # _PARTITION_EOF
+                    break
+                continue
+            found.append((msg.offset(), msg.key(), msg.value()))
+    finally:
+        consumer.close()
+    return found
+
+
+def _s(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def _json_string(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+# Confluent-format messages, written from sr-api.md §4 by hand.
+CONFLUENT_LOG: list[tuple[bytes, bytes | None]] = [
+    (b'{"keytype":"SCHEMA","subject":"s1","version":1,"magic":1}',
+     _s('{"subject":"s1","version":1,"id":1,"schema":%s,"deleted":false}' % _json_string(AVRO_A))),
+    (b'{"keytype":"SCHEMA","subject":"s2","version":1,"magic":1}',
+     _s('{"subject":"s2","version":1,"id":1,"schema":%s,"deleted":false}' % _json_string(AVRO_A))),
+    (b'{"keytype":"SCHEMA","subject":"s1","version":2,"magic":1}',
+     _s('{"subject":"s1","version":2,"id":2,"schemaType":"AVRO","schema":%s,"deleted":false}' % _json_string(AVRO_B))),
+    (b'{"keytype":"SCHEMA","subject":"p","version":1,"magic":1}',
+     _s('{"subject":"p","version":1,"id":3,"schemaType":"PROTOBUF","schema":%s,"deleted":false}'
+        % _json_string(PROTO))),
+    # soft delete of s1 version 2
+    (b'{"keytype":"SCHEMA","subject":"s1","version":2,"magic":1}',
+     _s('{"subject":"s1","version":2,"id":2,"schemaType":"AVRO","schema":%s,"deleted":true}' % _json_string(AVRO_B))),
+    (b'{"keytype":"CONFIG","magic":0}', b'{"compatibilityLevel":"FULL"}'),
+    (b'{"keytype":"CONFIG","subject":"s1","magic":0}', b'{"subject":"s1","compatibilityLevel":"NONE"}'),
+    (b'{"keytype":"MODE","subject":"p","magic":0}', b'{"subject":"p","mode":"READONLY"}'),
+    (b'{"keytype":"DELETE_SUBJECT","subject":"s2","magic":0}', b'{"subject":"s2","version":1}'),
+    # s4: registered, soft-deleted, then hard-deleted (tombstone)
+    (b'{"keytype":"SCHEMA","subject":"s4","version":1,"magic":1}',
+     _s('{"subject":"s4","version":1,"id":4,"schema":%s,"deleted":false}' % _json_string(AVRO_C))),
+    (b'{"keytype":"DELETE_SUBJECT","subject":"s4","magic":0}', b'{"subject":"s4","version":1}'),
+    (b'{"keytype":"SCHEMA","subject":"s4","version":1,"magic":1}', None),
+    (b'{"keytype":"CONTEXT","tenant":"default","context":".ctx","magic":0}', b'{"tenant":"default","context":".ctx"}'),
+    (b'{"keytype":"SCHEMA","subject":":.ctx:c","version":1,"magic":1}',
+     _s('{"subject":":.ctx:c","version":1,"id":1,"schema":%s,"deleted":false}' % _json_string(AVRO_C))),
+    (b'{"keytype":"CONFIG","subject":":.ctx:","magic":0}', b'{"subject":":.ctx:","compatibilityLevel":"FORWARD"}'),
+    (b'{"keytype":"NOOP","magic":0}', None),
+    # a split-brain leftover: id 1 bound to another schema — must be rejected on replay
+    (b'{"keytype":"SCHEMA","subject":"bad","version":1,"magic":1}',
+     _s('{"subject":"bad","version":1,"id":1,"schema":%s,"deleted":false}' % _json_string(AVRO_B))),
+]
+
+
+def test_reads_a_confluent_topic_and_writes_identical_keys(kafka_bootstrap: str) -> None:
+    topic = fresh_topic("interop")
+    _create(kafka_bootstrap, topic, **{"cleanup.policy": "compact"})
+    _produce(kafka_bootstrap, topic, CONFLUENT_LOG)
+    with kafka_registry(kafka_bootstrap, topic) as reg:
+        store = reg.store
+        assert isinstance(store, KafkaStore)
+        assert store.rejected == 1
+        assert reg.list_subjects() == ["p", "s1", ":.ctx:c"]
+        assert reg.list_subjects(deleted=True) == ["p", "s1", "s2", ":.ctx:c"]
+        assert reg.list_versions("s1") == [1]
+        assert reg.list_versions("s1", deleted=True) == [1, 2]
+        assert reg.get_version("s1", 1).id == 1 and reg.get_version("s1", 1).schema == AVRO_A
+        assert reg.get_version("s2", 1, deleted=True).id == 1
+        assert reg.schema_by_id(2).schema == AVRO_B  # soft-deleted: still readable by id
+        assert reg.get_version("p", 1).schema_type == "PROTOBUF" and reg.get_version("p", 1).id == 3
+        with pytest.raises(Exception):
+            reg.schema_by_id(4)  # hard-deleted
+        assert "s4" not in reg.list_subjects(deleted=True)
+        assert reg.get_version(":.ctx:c", 1).id == 1
+        assert ".ctx" in reg.contexts()
+        assert reg.get_config(None)["compatibilityLevel"] == "FULL"
+        assert reg.get_config("s1")["compatibilityLevel"] == "NONE"
+        assert reg.get_config(":.ctx:")["compatibilityLevel"] == "FORWARD"
+        assert reg.get_mode("p") == "READONLY"
+        assert "bad" not in reg.list_subjects(deleted=True)
+
+        # writes: the keys must be byte-identical to Confluent's
+        end = len(_read_all(kafka_bootstrap, topic))
+        reg.delete_mode("p")
+        reg.set_config("s1", {"compatibility": "BACKWARD"})
+        reg.set_config(None, {"compatibility": "NONE"})
+        new = reg.register("s5", RegisterRequest(AVRO_B))
+        assert new.id == 2  # same content as id 2: the id is shared
+        reg.register(":.ctx2:x", RegisterRequest(AVRO_A))
+        reg.delete_subject("s1")
+        reg.delete_subject("s1", permanent=True)
+        written = [(k, v) for _, k, v in _read_all(kafka_bootstrap, topic)[end:]]
+        keys = [k for k, _ in written if k != b'{"keytype":"NOOP","magic":0}']
+        assert keys == [
+            b'{"keytype":"MODE","subject":"p","magic":0}',
+            b'{"keytype":"CONFIG","subject":"s1","magic":0}',
+            b'{"keytype":"CONFIG","magic":0}',
+            b'{"keytype":"SCHEMA","subject":"s5","version":1,"magic":1}',
+            b'{"keytype":"CONTEXT","tenant":"default","context":".ctx2","magic":0}',
+            b'{"keytype":"SCHEMA","subject":":.ctx2:x","version":1,"magic":1}',
+            b'{"keytype":"DELETE_SUBJECT","subject":"s1","magic":0}',
+            b'{"keytype":"SCHEMA","subject":"s1","version":2,"magic":1}',
+            b'{"keytype":"SCHEMA","subject":"s1","version":1,"magic":1}',
+            b'{"keytype":"CONFIG","subject":"s1","magic":0}',
+        ]
+        assert written[0][1] is None  # mode delete: tombstone
+        assert written[2][1] == b'{"compatibilityLevel":"NONE"}'
+        assert [v for k, v in written if k.startswith(b'{"keytype":"DELETE_SUBJECT"')] == [b'{"subject":"s1","version":1}']
+        for key in keys[-3:-1]:
+            assert dict(written)[key] is None  # hard deletes: tombstones with the original key bytes
+        assert (CONFLUENT_LOG[0][0], None) in written  # s1 v1 tombstone == Confluent's key
+
+
+def test_refuses_a_topic_with_partitions_or_without_compaction(kafka_bootstrap: str) -> None:
+    wide = fresh_topic("wide")
+    _create(kafka_bootstrap, wide, partitions=3, **{"cleanup.policy": "compact"})
+    with pytest.raises(StoreError, match="3 partitions.*exactly 1"):
+        KafkaStore(kafka_bootstrap, wide).open(lambda r: None)
+    plain = fresh_topic("plain")
+    _create(kafka_bootstrap, plain, **{"cleanup.policy": "delete"})
+    with pytest.raises(StoreError, match="cleanup.policy=delete.*compact"):
+        KafkaStore(kafka_bootstrap, plain).open(lambda r: None)
+
+
+def test_creates_the_topic_compacted_with_one_partition(kafka_bootstrap: str) -> None:
+    with kafka_registry(kafka_bootstrap) as reg:
+        topic = reg.store.topic  # type: ignore[attr-defined]
+        admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+        assert len(admin.list_topics(topic, timeout=10).topics[topic].partitions) == 1
+        from confluent_kafka.admin import ConfigResource  # type: ignore[attr-defined]
+
+        resource = ConfigResource("topic", topic)
+        assert admin.describe_configs([resource])[resource].result()["cleanup.policy"].value == "compact"
+
+
+def test_replay_matches_the_sqlite_semantics(kafka_bootstrap: str) -> None:
+    topic = fresh_topic()
+    with kafka_registry(kafka_bootstrap, topic) as first:
+        first.set_config("s", {"compatibility": "NONE"})
+        a = first.register("s", RegisterRequest(AVRO_A))
+        first.register("s", RegisterRequest(AVRO_B))
+        first.delete_subject("s")  # DELETE_SUBJECT up to version 2
+        c = first.register("s", RegisterRequest(AVRO_C))  # version 3 stays live
+        first.register("h", RegisterRequest(AVRO_C))
+        first.delete_subject("h")
+        first.delete_subject("h", permanent=True)
+        first.set_mode("m", "READONLY")
+        before = (first.list_versions("s", deleted=True), first.list_versions("s"), c.version)
+    with kafka_registry(kafka_bootstrap, topic) as second:
+        assert (second.list_versions("s", deleted=True), second.list_versions("s"), 3) == before
+        assert second.get_version("s", 1, deleted=True).id == a.id
+        assert second.level_for("s") == "NONE"
+        assert second.get_mode("m") == "READONLY"
+        assert "h" not in second.list_subjects(deleted=True)
+        # ids are never reused: the hard-deleted id still counts
+        assert second.register("n", RegisterRequest('{"type":"fixed","name":"F","size":2}')).id == 4
+
+
+def test_a_fenced_leader_cannot_append(kafka_bootstrap: str) -> None:
+    topic = fresh_topic()
+    with kafka_registry(kafka_bootstrap, topic) as reg:
+        store = reg.store
+        assert isinstance(store, KafkaStore)
+        reg.register("s", RegisterRequest(AVRO_A))
+        # another leader takes the cluster's transactional.id: this one is now a stale leader
+        usurper = Producer({"bootstrap.servers": kafka_bootstrap, "transactional.id": store.transactional_id})
+        usurper.init_transactions(30)
+        count = len(_read_all(kafka_bootstrap, topic))
+        with pytest.raises(StoreError):
+            reg.register("t", RegisterRequest(AVRO_B))
+        assert len(_read_all(kafka_bootstrap, topic)) == count
+        assert "t" not in reg.list_subjects()
+        # still holding the election partition, it takes leadership back with a new producer
+        wait_leader(store, 20)
+        assert reg.register("t", RegisterRequest(AVRO_B)).id == 2
+
+
+def test_writes_need_leadership(kafka_bootstrap: str) -> None:
+    topic = fresh_topic()
+    store = KafkaStore(kafka_bootstrap, topic, group_id=f"group-{topic}", leader_eligible=False)
+    reg = Registry(store)
+    try:
+        assert not store.is_leader() and store.leader_url() is None
+        with pytest.raises(LeaderNotKnown):
+            reg.register("s", RegisterRequest(AVRO_A))
+    finally:
+        reg.close()
