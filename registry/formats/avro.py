@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from typing import Any, Iterator, Sequence
 
 from .avro_compat import check_compatibility
@@ -37,25 +36,21 @@ from .avro_model import (
     to_java_string,
     to_normalized_text,
 )
-from .base import Dependency, Incompatibility, InvalidSchemaError, ParsedSchema, SchemaFormat
+from .base import (
+    Dependency,
+    Incompatibility,
+    InvalidSchemaError,
+    ParsedSchema,
+    SchemaFormat,
+    ensure_recursion_headroom,
+)
 
 MAX_JSON_DEPTH = 500
 """Deeper JSON nesting is rejected before parsing (Java would overflow its stack)."""
 
-_RECURSION_LIMIT = 20000
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|/\*.*?\*/|//[^\n]*|[\[\]{}]', re.S)
 _JAVA_DOUBLE = re.compile(r"[+-]?(?:NaN|Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[fFdD]?")
 _NAME_START = re.compile(r"[^\W\d]|_")
-
-
-def ensure_recursion_headroom() -> None:
-    """Raise the interpreter's recursion limit for deep (but bounded) schema walks.
-
-    Since Python 3.11 pure-Python calls do not use the C stack, so this is safe;
-    JSON decoding, which does, is bounded separately by :data:`MAX_JSON_DEPTH`.
-    """
-    if sys.getrecursionlimit() < _RECURSION_LIMIT:
-        sys.setrecursionlimit(_RECURSION_LIMIT)
 
 
 def _invalid(message: str, where: str = "") -> InvalidSchemaError:

@@ -8,9 +8,24 @@ schema of the same format.
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar, Sequence
+
+
+RECURSION_LIMIT = 50_000
+
+
+def ensure_recursion_headroom() -> None:
+    """Raise the interpreter's recursion limit for deep (but bounded) schema walks.
+
+    Since Python 3.11 pure-Python calls do not use the C stack, so this is
+    safe; each format bounds the nesting it accepts before it recurses, and
+    the server's worker threads get a large stack (registry/http/app.py).
+    """
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
 
 
 class InvalidSchemaError(ValueError):

@@ -9,10 +9,10 @@ compatible when every difference is in the policy's compatible set.
 from __future__ import annotations
 
 import re
-import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
+from .base import ensure_recursion_headroom
 from .json_model import (
     MISSING, Node, hashmap_capacity, hashset_capacity, java_order, value_key,
 )
@@ -57,7 +57,6 @@ PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
 """.split())
 
 MAX_FIXPOINT_ROUNDS = 8
-RECURSION_LIMIT = 50_000
 """Recursive schemas chain many node pairs; the diff recurses once per pair."""
 
 
@@ -78,8 +77,7 @@ def compatible_set(policy: str) -> frozenset[str]:
 
 def compare(original: Node | None, update: Node | None, policy: str = "STRICT") -> list[Difference]:
     """Every difference between ``original`` (old) and ``update`` (new), in order."""
-    if sys.getrecursionlimit() < RECURSION_LIMIT:
-        sys.setrecursionlimit(RECURSION_LIMIT)
+    ensure_recursion_headroom()
     differ = _Differ(compatible_set(policy))
     return [Difference(t, "#/" + "/".join(p)) for t, p in differ.run(original, update)]
 
