@@ -68,9 +68,8 @@ def _consume(bootstrap: str, topic: str, count: int, timeout: float = 60) -> lis
 
 def test_ensure_jars_is_cached_and_complete() -> None:
     libs = ensure_jars()
-    started = time.monotonic()
     assert ensure_jars() == libs
-    assert time.monotonic() - started < 0.5
+    assert (libs / ".complete").is_file()
     names = {path.name for path in libs.glob("*.jar")}
     assert any(name.startswith("kafka_2.13-4.") for name in names)
     assert any(name.startswith("log4j-slf4j-impl-") for name in names)
