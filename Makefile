@@ -22,3 +22,5 @@ test: install
 bench: install
 	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/compat.py
+	$(BIN)/python bench/stores.py
+	$(BIN)/python bench/serde.py
