@@ -1,0 +1,69 @@
+"""``KafkaStreams`` configuration, with Kafka Streams' key names."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+AT_LEAST_ONCE = "at_least_once"
+EXACTLY_ONCE_V2 = "exactly_once_v2"
+
+
+@dataclass
+class StreamsConfig:
+    """Parsed settings; keys prefixed ``consumer.`` / ``producer.`` pass through to librdkafka."""
+
+    application_id: str
+    bootstrap_servers: str
+    processing_guarantee: str = AT_LEAST_ONCE
+    state_dir: Path = Path(tempfile.gettempdir()) / "schemahub-streams"
+    commit_interval_ms: int = 30_000
+    replication_factor: int = -1
+    dlq_topic: str | None = None
+    exception_handler: str = "continue"
+    max_batch_records: int = 2_000
+    consumer: dict[str, Any] = field(default_factory=dict)
+    producer: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exactly_once(self) -> bool:
+        return self.processing_guarantee == EXACTLY_ONCE_V2
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> StreamsConfig:
+        """Accepts ``application.id``, ``bootstrap.servers``, ``processing.guarantee``, ``state.dir``,
+        ``commit.interval.ms`` (default 30 000, or 100 under ``exactly_once_v2``),
+        ``replication.factor``, ``errors.deadletterqueue.topic.name`` (default
+        ``<application.id>-dlq``), ``processing.exception.handler`` (``continue``/``fail``),
+        ``max.batch.records``.
+        """
+        raw = dict(raw)
+        consumer = {k[len("consumer.") :]: raw.pop(k) for k in list(raw) if k.startswith("consumer.")}
+        producer = {k[len("producer.") :]: raw.pop(k) for k in list(raw) if k.startswith("producer.")}
+        try:
+            app_id = raw.pop("application.id")
+            servers = raw.pop("bootstrap.servers")
+        except KeyError as exc:
+            raise ValueError(f"missing required config {exc.args[0]!r}") from None
+        guarantee = raw.pop("processing.guarantee", AT_LEAST_ONCE)
+        if guarantee not in (AT_LEAST_ONCE, EXACTLY_ONCE_V2):
+            raise ValueError(f"processing.guarantee must be {AT_LEAST_ONCE!r} or {EXACTLY_ONCE_V2!r}")
+        config = cls(
+            application_id=app_id,
+            bootstrap_servers=servers,
+            processing_guarantee=guarantee,
+            commit_interval_ms=int(raw.pop("commit.interval.ms", 100 if guarantee == EXACTLY_ONCE_V2 else 30_000)),
+            replication_factor=int(raw.pop("replication.factor", -1)),
+            dlq_topic=raw.pop("errors.deadletterqueue.topic.name", f"{app_id}-dlq"),
+            exception_handler=raw.pop("processing.exception.handler", "continue"),
+            max_batch_records=int(raw.pop("max.batch.records", 2_000)),
+            consumer=consumer,
+            producer=producer,
+        )
+        if "state.dir" in raw:
+            config.state_dir = Path(raw.pop("state.dir"))
+        if raw:
+            raise ValueError(f"unknown config keys: {sorted(raw)}")
+        return config

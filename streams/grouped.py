@@ -1,0 +1,139 @@
+"""Grouped streams: ``count``/``reduce``/``aggregate`` per key, per time window or per session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from streams.aggregate import Aggregate, Aggregator, Count, Initializer, Reduce, Reducer
+from streams.emit import EmitStrategy
+from streams.ktable import KTable
+from streams.session_aggregate import Merger, SessionAggregate
+from streams.window_aggregate import WindowAggregate
+from streams.windows import SessionWindows, TimeWindows
+
+if TYPE_CHECKING:
+    from streams.kstream import KStream
+
+
+def _count(key: Any, value: Any, agg: int) -> int:
+    return agg + 1
+
+
+def _sum(key: Any, a: int, b: int) -> int:
+    return a + b
+
+
+class KGroupedStream:
+    """A stream grouped by key, partitioned so that each key lives in one task."""
+
+    def __init__(self, stream: KStream) -> None:
+        self.stream = stream
+        self.builder = stream.builder
+
+    def _table(self, kind: str, name: str | None, factory: Callable[[str], Any]) -> KTable:
+        store = self.builder.store_name(name, kind)
+        node = self.builder.add_node(kind, lambda r: factory(store), [self.stream.node], (store,))
+        return KTable(self.builder, node, self.stream.sources, store)
+
+    def count(self, name: str | None = None) -> KTable:
+        """Records per key (null values are skipped)."""
+        return self._table("count", name, Count)
+
+    def reduce(self, reducer: Reducer, name: str | None = None) -> KTable:
+        """``reducer(aggregate, value)``; a key's first value is its initial aggregate."""
+        return self._table("reduce", name, lambda store: Reduce(store, reducer))
+
+    def aggregate(self, initializer: Initializer, aggregator: Aggregator, name: str | None = None) -> KTable:
+        """``aggregator(key, value, aggregate)`` starting from ``initializer()``."""
+        return self._table("aggregate", name, lambda store: Aggregate(store, initializer, aggregator))
+
+    def windowed_by(
+        self, windows: TimeWindows | SessionWindows, *, stream_time: str = "partition"
+    ) -> TimeWindowedKStream | SessionWindowedKStream:
+        """Aggregate per window; the windows must carry an explicit grace.
+
+        ``stream_time="key"`` (time windows only) closes a key's windows on that key's own latest
+        timestamp instead of the partition's, so a busy key cannot make a slow key's records late.
+        """
+        windows.require_grace()
+        if stream_time not in ("partition", "key"):
+            raise ValueError("stream_time must be 'partition' or 'key'")
+        if isinstance(windows, SessionWindows):
+            if stream_time != "partition":
+                raise ValueError("session windows track stream time per partition only")
+            return SessionWindowedKStream(self, windows)
+        return TimeWindowedKStream(self, windows, stream_time == "key")
+
+
+class TimeWindowedKStream:
+    """Aggregations per ``Windowed(key, start, end)``; results update per record unless suppressed."""
+
+    def __init__(self, grouped: KGroupedStream, windows: TimeWindows, per_key: bool = False) -> None:
+        self.grouped = grouped
+        self.windows = windows
+        self.per_key = per_key
+
+    def _table(self, kind: str, name: str | None, initializer: Initializer, aggregator: Aggregator) -> KTable:
+        emit = EmitStrategy()
+        windows, per_key = self.windows, self.per_key
+        table = self.grouped._table(
+            kind, name, lambda store: WindowAggregate(store, windows, initializer, aggregator, emit, per_key)
+        )
+        table.emit = emit
+        return table
+
+    def count(self, name: str | None = None) -> KTable:
+        return self._table("window-count", name, int, _count)
+
+    def reduce(self, reducer: Reducer, name: str | None = None) -> KTable:
+        return self._table("window-reduce", name, _unset, _reducing(reducer))
+
+    def aggregate(self, initializer: Initializer, aggregator: Aggregator, name: str | None = None) -> KTable:
+        return self._table("window-aggregate", name, initializer, aggregator)
+
+
+class SessionWindowedKStream:
+    """Aggregations per session; ``aggregate`` needs a ``merger(key, agg1, agg2)`` for merging sessions."""
+
+    def __init__(self, grouped: KGroupedStream, windows: SessionWindows) -> None:
+        self.grouped = grouped
+        self.windows = windows
+
+    def _table(self, kind: str, name: str | None, initializer: Initializer, aggregator: Aggregator, merger: Merger) -> KTable:
+        emit = EmitStrategy()
+        windows = self.windows
+        table = self.grouped._table(
+            kind, name, lambda store: SessionAggregate(store, windows, initializer, aggregator, merger, emit)
+        )
+        table.emit = emit
+        return table
+
+    def count(self, name: str | None = None) -> KTable:
+        return self._table("session-count", name, int, _count, _sum)
+
+    def reduce(self, reducer: Reducer, name: str | None = None) -> KTable:
+        def merge(key: Any, a: Any, b: Any) -> Any:
+            return b if a is _UNSET else reducer(a, b)
+
+        return self._table("session-reduce", name, _unset, _reducing(reducer), merge)
+
+    def aggregate(
+        self, initializer: Initializer, aggregator: Aggregator, merger: Merger, name: str | None = None
+    ) -> KTable:
+        return self._table("session-aggregate", name, initializer, aggregator, merger)
+
+
+_UNSET = object()
+
+
+def _unset() -> Any:
+    """Initial aggregate of ``reduce``: replaced by the first value, never stored."""
+    return _UNSET
+
+
+def _reducing(reducer: Reducer) -> Aggregator:
+    def aggregator(key: Any, value: Any, agg: Any) -> Any:
+        return value if agg is _UNSET else reducer(agg, value)
+
+    return aggregator

@@ -1,0 +1,91 @@
+"""A task: one partition's instance of the topology, its stores and its error handling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from streams.source_sink import DeserializationError
+from streams.processor import Headers, Send, TaskContext
+from streams.store import KeyValueStore
+from streams.topology import Resolve, Topology
+
+CONTINUE, FAIL = "continue", "fail"
+
+
+class ErrorPolicy:
+    """Where a record goes when it cannot be deserialized or its processing raises.
+
+    ``continue`` (default) writes the original bytes to the dead-letter topic with headers naming
+    the error and goes on; ``fail`` re-raises and stops the application.
+    """
+
+    def __init__(self, dlq_topic: str | None, handler: str = CONTINUE) -> None:
+        if handler not in (CONTINUE, FAIL):
+            raise ValueError(f"processing.exception.handler must be {CONTINUE!r} or {FAIL!r}, not {handler!r}")
+        self.dlq_topic = dlq_topic
+        self.fail = handler == FAIL
+
+
+def error_headers(exc: BaseException, topic: str, partition: int, offset: int) -> Headers:
+    stage = "deserialization" if isinstance(exc, DeserializationError) else "processing"
+    cause = exc.__cause__ if isinstance(exc, DeserializationError) and exc.__cause__ else exc
+    headers: Headers = [
+        ("__streams.errors.stage", stage.encode()),
+        ("__streams.errors.exception", type(cause).__qualname__.encode()),
+        ("__streams.errors.message", str(cause).encode()[:4096]),
+        ("__streams.errors.topic", topic.encode()),
+        ("__streams.errors.partition", str(partition).encode()),
+        ("__streams.errors.offset", str(offset).encode()),
+    ]
+    return headers
+
+
+class Task:
+    """Processors of the topology bound to one partition number and its stores."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        partition: int,
+        resolve: Resolve,
+        send: Send,
+        wall_clock: Callable[[], int],
+        stores: dict[str, KeyValueStore],
+        errors: ErrorPolicy,
+    ) -> None:
+        self.partition = partition
+        self.stores = stores
+        self.send = send
+        self.errors = errors
+        self.ctx = TaskContext(partition, send, wall_clock)
+        self.ctx.stores = stores
+        self.sources, processors = topology.instantiate(self.ctx, resolve)
+        self.punctuators = [p for p in processors if p.punctuates]
+        self.processed = 0
+
+    @property
+    def metrics(self) -> Any:
+        return self.ctx.metrics
+
+    def process(self, topic: str, offset: int, key: bytes | None, value: bytes | None, ts: int) -> None:
+        """Push one consumed record through the topology, routing failures per the error policy."""
+        try:
+            self.sources[topic].process_raw(key, value, ts)
+        except Exception as exc:
+            self.handle_error(exc, topic, offset, key, value, ts)
+
+    def handle_error(
+        self, exc: Exception, topic: str, offset: int, key: bytes | None, value: bytes | None, ts: int
+    ) -> None:
+        """Re-raise (``fail``) or send the original record to the dead-letter topic and go on."""
+        if self.errors.fail:
+            raise exc
+        self.ctx.metrics["error-records"] += 1
+        if self.errors.dlq_topic is not None:
+            headers = error_headers(exc, topic, self.partition, offset)
+            self.send(self.errors.dlq_topic, key, value, ts, headers)
+
+    def punctuate(self, wall_ms: int) -> None:
+        for processor in self.punctuators:
+            processor.punctuate(wall_ms)

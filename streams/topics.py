@@ -1,0 +1,62 @@
+"""Checks source topics, sizes and creates internal topics, and enforces co-partitioning."""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaException
+
+from streams.config import StreamsConfig
+from streams.topology import Topology, TopologyError
+
+
+def partition_counts(admin: AdminClient, topics: list[str], timeout: float = 10.0) -> dict[str, int]:
+    metadata = admin.list_topics(timeout=timeout).topics
+    return {t: len(metadata[t].partitions) for t in topics if t in metadata and metadata[t].error is None}
+
+
+def prepare_topics(topology: Topology, config: StreamsConfig, admin: AdminClient) -> dict[str, int]:
+    """Partition counts of every topic the application reads or writes internally, after
+    creating missing repartition (``<app>-<name>``), changelog (``<app>-<store>-changelog``,
+    compacted) and dead-letter topics. Raises ``TopologyError`` on missing sources or join inputs
+    with different partition counts.
+    """
+    app = config.application_id
+    resolve = topology.resolve(app)
+    external = [t for t in topology.sources if t not in topology.repartition_topics]
+    counts = partition_counts(admin, external)
+    missing = [t for t in external if t not in counts]
+    if missing:
+        raise TopologyError(f"source topics do not exist: {missing}")
+    for ref, wanted in topology.repartition_topics.items():
+        upstream = [counts[t] for t in topology.upstream_sources.get(ref, ()) if t in counts]
+        counts[ref] = wanted or max(upstream or [1])
+    for group in topology.copartition_groups:
+        sizes = {t: counts[t] for t in group}
+        if len(set(sizes.values())) > 1:
+            raise TopologyError(f"join inputs are not co-partitioned (partition counts differ): {sizes}")
+    tasks = max(counts.values())
+    wanted_topics: dict[str, tuple[int, dict[str, str]]] = {}
+    for ref in topology.repartition_topics:
+        # Kept regardless of record timestamps; the application purges what it has committed.
+        wanted_topics[resolve(ref)] = (counts[ref], {"retention.ms": "-1"})
+    for store in topology.stores:
+        wanted_topics[topology.changelog_topic(app, store)] = (tasks, {"cleanup.policy": "compact"})
+    if config.dlq_topic:
+        wanted_topics[config.dlq_topic] = (1, {})
+    existing = partition_counts(admin, list(wanted_topics))
+    create = [
+        NewTopic(name, num_partitions=n, replication_factor=config.replication_factor, config=topic_config)
+        for name, (n, topic_config) in wanted_topics.items()
+        if name not in existing
+    ]
+    if create:
+        for name, future in admin.create_topics(create, operation_timeout=30).items():
+            try:
+                future.result()
+            except KafkaException as exc:
+                if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                    raise
+    result = {resolve(t): n for t, n in counts.items()}
+    result.update({name: n for name, (n, _) in wanted_topics.items()})
+    result.update(existing)
+    return result

@@ -1,0 +1,285 @@
+"""KafkaStreams against a real broker: counts end to end, restore, exactly-once under kill -9,
+and two processes sharing (and taking over) the partitions of one application."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.serialization import IntegerDeserializer, IntegerSerializer, StringDeserializer, StringSerializer
+
+from streams import JoinWindows, KafkaStreams, StreamsBuilder, TimeWindows, TopologyError
+
+S, D = StringSerializer(), StringDeserializer()
+INT = IntegerDeserializer()
+WINDOW_MS = 1000
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_counts(source: str, counts: str, windows: str, delay_s: float = 0.0):
+    """Count per key and final counts per 1 s tumbling window (keys ``key@start``)."""
+    builder = StreamsBuilder()
+    stream = builder.stream(source, D, D)
+    if delay_s:
+        stream = stream.peek(lambda k, v: time.sleep(delay_s))
+    grouped = stream.group_by_key()
+    grouped.count(name="counts").to_stream().to(counts, S, IntegerSerializer())
+    grouped.windowed_by(TimeWindows.of(WINDOW_MS).no_grace()).count(name="window-counts").final().to_stream(
+        lambda wk, v: f"{wk.key}@{wk.start}"
+    ).to(windows, S, IntegerSerializer())
+    return builder.build()
+
+
+def worker_main(argv: list[str]) -> None:
+    """Subprocess entry: ``bootstrap app source counts windows state_dir guarantee delay_s``."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
+    bootstrap, app, source, counts, windows, state_dir, guarantee, delay = argv
+    config = {
+        "application.id": app,
+        "bootstrap.servers": bootstrap,
+        "processing.guarantee": guarantee,
+        "state.dir": state_dir,
+        "commit.interval.ms": 100,
+        "consumer.session.timeout.ms": 6000,
+        "consumer.heartbeat.interval.ms": 500,
+    }
+    KafkaStreams(build_counts(source, counts, windows, float(delay)), config).run()
+
+
+def start_worker(bootstrap: str, app: str, topics: dict, state_dir: Path, log: Path, delay: float = 0.0005):
+    args = [bootstrap, app, topics["in"], topics["counts"], topics["windows"], str(state_dir), "exactly_once_v2", str(delay)]
+    code = "import sys; from tests.test_streams_kafka import worker_main; worker_main(sys.argv[1:])"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("a")
+    )
+
+
+def make_topics(bootstrap: str, partitions: int = 6, names=("in", "counts", "windows")) -> dict[str, str]:
+    suffix = uuid.uuid4().hex[:8]
+    topics = {name: f"streams-{name}-{suffix}" for name in names}
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    # Event times here are near the epoch: keep retention from deleting them.
+    new = [NewTopic(t, partitions, 1, config={"retention.ms": "-1"}) for t in topics.values()]
+    for future in admin.create_topics(new).values():
+        future.result()
+    return topics
+
+
+def produce_input(bootstrap: str, topic: str, keys: int, per_key: int, start: int = 0) -> dict[str, list[int]]:
+    """``per_key`` records per key, event time 10 ms apart per key, then one far-future sentinel per
+    key so every data window of the key's partition closes. Returns timestamps per key."""
+    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 5})
+    stamps: dict[str, list[int]] = defaultdict(list)
+    for i in range(start, start + per_key):
+        for k in range(keys):
+            key, ts = f"k{k}", 10 * i + k + 5  # librdkafka reads timestamp 0 as "now"
+            producer.produce(topic, key=key, value=str(i), timestamp=ts)
+            stamps[key].append(ts)
+    for k in range(keys):
+        producer.produce(topic, key=f"k{k}", value="end", timestamp=10**9)
+    producer.flush()
+    return stamps
+
+
+def expected_windows(stamps: dict[str, list[int]]) -> dict[str, int]:
+    result: dict[str, int] = defaultdict(int)
+    for key, times in stamps.items():
+        for ts in times:
+            result[f"{key}@{ts // WINDOW_MS * WINDOW_MS}"] += 1
+    return dict(result)
+
+
+class Reader:
+    """A read_committed reader of one topic that keeps every record seen."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"reader-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+            }
+        )
+        self.consumer.subscribe([topic])
+        self.records: list[tuple[str, int]] = []
+
+    def poll(self, seconds: float = 0.5) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for msg in self.consumer.consume(1000, timeout=0.1):
+                if msg.error() is None:
+                    self.records.append((msg.key().decode(), INT(msg.value(), None)))
+
+    def by_key(self) -> dict[str, list[int]]:
+        grouped: dict[str, list[int]] = defaultdict(list)
+        for key, value in self.records:
+            grouped[key].append(value)
+        return grouped
+
+    def wait_for(self, done, timeout: float, procs=()) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            for proc in procs:
+                assert proc.poll() is None, f"worker exited with {proc.returncode}"
+            assert time.monotonic() < deadline, f"timed out with {len(self.records)} records"
+            self.poll()
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def counts_complete(reader: Reader, total_per_key: int, keys: int):
+    """True once every key ``k0..`` has reached its final count."""
+
+    def done() -> bool:
+        got = reader.by_key()
+        return all(got.get(f"k{k}", [0])[-1] == total_per_key for k in range(keys))
+
+    return done
+
+
+def run_in_thread(streams: KafkaStreams, idle_timeout_s: float = 4.0) -> threading.Thread:
+    thread = threading.Thread(target=streams.run, kwargs={"idle_timeout_s": idle_timeout_s, "install_signal_handlers": False})
+    thread.start()
+    return thread
+
+
+def config(bootstrap: str, app: str, state_dir: Path, **extra) -> dict:
+    return {"application.id": app, "bootstrap.servers": bootstrap, "state.dir": str(state_dir),
+            "commit.interval.ms": 200, **extra}
+
+
+def test_count_and_windowed_count_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topics = make_topics(kafka_bootstrap, partitions=3)
+    stamps = produce_input(kafka_bootstrap, topics["in"], keys=5, per_key=200)
+    app = f"app-{uuid.uuid4().hex[:8]}"
+    streams = KafkaStreams(build_counts(topics["in"], topics["counts"], topics["windows"]), config(kafka_bootstrap, app, tmp_path))
+    run_in_thread(streams, 3).join(60)
+    counts, windows = Reader(kafka_bootstrap, topics["counts"]), Reader(kafka_bootstrap, topics["windows"])
+    counts.wait_for(counts_complete(counts, 201, 5), 30)
+    windows.wait_for(lambda: len(windows.records) >= len(expected_windows(stamps)), 30)
+    windows.poll(0.5)
+    assert {k: v for k, v in counts.by_key().items()} == {f"k{k}": list(range(1, 202)) for k in range(5)}
+    assert dict(windows.records) == expected_windows(stamps)
+    assert len(windows.records) == len(expected_windows(stamps))
+    assert streams.metrics["processed"] == 5 * 201
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    listed = admin.list_topics(timeout=10).topics
+    assert len(listed[f"{app}-counts-changelog"].partitions) == 3
+    counts.close()
+    windows.close()
+
+
+def test_state_restored_from_changelog_after_deleting_state_dir(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topics = make_topics(kafka_bootstrap, partitions=2)
+    app = f"app-{uuid.uuid4().hex[:8]}"
+    topology = build_counts(topics["in"], topics["counts"], topics["windows"])
+    produce_input(kafka_bootstrap, topics["in"], keys=4, per_key=50)
+    first = KafkaStreams(topology, config(kafka_bootstrap, app, tmp_path / "state"))
+    run_in_thread(first, 3).join(60)
+    assert first.metrics["restored-records"] == 0
+    shutil.rmtree(tmp_path / "state")
+    produce_input(kafka_bootstrap, topics["in"], keys=4, per_key=50, start=50)
+    second = KafkaStreams(topology, config(kafka_bootstrap, app, tmp_path / "state"))
+    run_in_thread(second, 3).join(60)
+    assert second.metrics["restored-records"] > 0
+    reader = Reader(kafka_bootstrap, topics["counts"])
+    reader.wait_for(counts_complete(reader, 102, 4), 30)
+    assert reader.by_key() == {f"k{k}": list(range(1, 103)) for k in range(4)}
+    reader.close()
+
+
+def test_join_inputs_with_different_partition_counts_are_refused(kafka_bootstrap: str, tmp_path: Path) -> None:
+    left, right = make_topics(kafka_bootstrap, 2, ("left",))["left"], make_topics(kafka_bootstrap, 3, ("right",))["right"]
+    builder = StreamsBuilder()
+    builder.stream(left, D, D).join(builder.stream(right, D, D), lambda a, b: a, JoinWindows.of_time_difference_with_no_grace(5)).to(
+        "never", S, S
+    )
+    streams = KafkaStreams(builder.build(), config(kafka_bootstrap, f"app-{uuid.uuid4().hex[:8]}", tmp_path))
+    with pytest.raises(TopologyError, match="co-partitioned"):
+        streams.run(idle_timeout_s=1, install_signal_handlers=False)
+
+
+def check_exact(counts: Reader, windows: Reader, stamps: dict[str, list[int]], per_key: int) -> None:
+    """No loss, no double count: each key's updates are exactly 1..n, each window exactly once."""
+    assert counts.by_key() == {key: list(range(1, per_key + 2)) for key in stamps}
+    assert sorted(k for k, _ in windows.records) == sorted(expected_windows(stamps))
+    assert dict(windows.records) == expected_windows(stamps)
+
+
+def test_exactly_once_survives_kill_9_mid_windowed_count(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topics = make_topics(kafka_bootstrap, partitions=6)
+    per_key = 600
+    stamps = produce_input(kafka_bootstrap, topics["in"], keys=12, per_key=per_key)
+    app = f"eos-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "worker.log"
+    counts, windows = Reader(kafka_bootstrap, topics["counts"]), Reader(kafka_bootstrap, topics["windows"])
+    worker = start_worker(kafka_bootstrap, app, topics, tmp_path / "state", log)
+    try:
+        counts.wait_for(lambda: len(counts.records) > 1500, 60, [worker])
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        seen_before_restart = len(counts.records)
+        assert seen_before_restart < 12 * (per_key + 1), "the kill came too late to be mid-stream"
+        worker = start_worker(kafka_bootstrap, app, topics, tmp_path / "state", log, delay=0)
+        counts.wait_for(counts_complete(counts, per_key + 1, 12), 90, [worker])
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    windows.wait_for(lambda: len(windows.records) >= len(expected_windows(stamps)), 30)
+    windows.poll(0.5)
+    counts.poll(0.5)
+    check_exact(counts, windows, stamps, per_key)
+    counts.close()
+    windows.close()
+
+
+def test_two_processes_share_partitions_and_one_takes_over_after_kill(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topics = make_topics(kafka_bootstrap, partitions=6)
+    per_key = 500
+    app = f"pair-{uuid.uuid4().hex[:8]}"
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    workers = [start_worker(kafka_bootstrap, app, topics, tmp_path / f"state-{i}", logs[i]) for i in range(2)]
+    counts, windows = Reader(kafka_bootstrap, topics["counts"]), Reader(kafka_bootstrap, topics["windows"])
+    try:
+        deadline = time.monotonic() + 30
+        while not all("assigned tasks [0, 1, 2]" in log.read_text() or "assigned tasks [3, 4, 5]" in log.read_text() for log in logs):
+            assert time.monotonic() < deadline, [log.read_text()[-500:] for log in logs]
+            time.sleep(0.2)
+        stamps = produce_input(kafka_bootstrap, topics["in"], keys=12, per_key=per_key)
+        counts.wait_for(lambda: len(counts.records) > 1500, 60, workers)
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait(10)
+        counts.wait_for(counts_complete(counts, per_key + 1, 12), 120, workers[1:])
+        assert "assigned tasks [0, 1, 2, 3, 4, 5]" in logs[1].read_text()
+        assert "restored" in logs[1].read_text()
+        workers[1].send_signal(signal.SIGTERM)
+        assert workers[1].wait(30) == 0
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    windows.wait_for(lambda: len(windows.records) >= len(expected_windows(stamps)), 30)
+    windows.poll(0.5)
+    counts.poll(0.5)
+    check_exact(counts, windows, stamps, per_key)
+    counts.close()
+    windows.close()
