@@ -1,6 +1,7 @@
 """Stream-processor throughput: ours next to Quix Streams and a bare confluent-kafka loop, one run.
 
-    .venv/bin/python bench/streams.py [--records 1000000] [--bootstrap HOST:PORT] [--quix-python PATH]
+    .venv/bin/python bench/streams.py [--records 1000000] [--bootstrap HOST:PORT]
+                                      [--quix-python PATH | --no-quix]
 
 Produces ``--records`` small Avro records (Confluent wire format, fastavro schemaless) into a
 6-partition topic, then runs two pipelines over that same topic, each with a fresh consumer group:
@@ -9,12 +10,13 @@ Produces ``--records`` small Avro records (Confluent wire format, fastavro schem
   (b) count per key in 10 s tumbling windows, final results -> topic
 
 with schemahub ``streams`` (at_least_once; (a) also under exactly_once_v2), Quix Streams (from
-PyPI, run by ``--quix-python``, a Python with ``quixstreams`` installed: its confluent-kafka pin
-conflicts with ours, so it lives in its own venv) and, for (a), a bare consume -> decode ->
-filter/map -> encode -> produce loop (the ceiling). Ours and the bare loop run ``--repeat`` times
-and the best run counts (the machine is shared and noisy); Quix runs once. Rates count input
-records from the first to the last one processed. Without ``--bootstrap`` a local 1-node Kafka
-is started.
+PyPI: its confluent-kafka pin conflicts with ours, so it runs in its own venv: ``--quix-python``
+or $QUIX_PYTHON, a Python with ``quixstreams`` installed, else one made once at
+``.cache/bench-quix-venv`` with quixstreams ``QUIX_VERSION``; ``--no-quix`` skips it) and, for (a),
+a bare consume -> decode -> filter/map -> encode -> produce loop (the ceiling). Ours and the
+bare loop run ``--repeat`` times and the best run counts (the machine is shared and noisy); Quix
+runs once. Rates count input records from the first to the last one processed. Without
+``--bootstrap`` a local 1-node Kafka is started.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -48,6 +51,9 @@ SCHEMA = parse_schema(
         ],
     }
 )
+# The Quix Streams release benchmarked; it pins confluent-kafka < 2.13 (ours needs >= 2.16).
+QUIX_VERSION = "3.28.1"
+QUIX_VENV = REPO / ".cache" / "bench-quix-venv"
 HEADER = struct.pack(">bI", 0, 1)
 WINDOW_MS = 10_000
 PARTITIONS = 6
@@ -220,11 +226,29 @@ def quix_subprocess(python: str, bootstrap: str, source: str, sink: str, pipelin
     return result["rate"]
 
 
+def ensure_quix_venv(venv: Path = QUIX_VENV) -> str:
+    """The Python of a venv with quixstreams (and fastavro, which this script imports), made once."""
+    python = venv / "bin" / "python"
+    stamp = venv / f".quixstreams-{QUIX_VERSION}"
+    if stamp.exists():
+        return str(python)
+    print(f"creating {venv} with quixstreams {QUIX_VERSION} (once)...", flush=True)
+    if venv.exists():
+        shutil.rmtree(venv)  # a half-made venv from an interrupted run
+    subprocess.run([shutil.which("python3") or sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    f"quixstreams=={QUIX_VERSION}", "fastavro"], check=True)
+    stamp.touch()
+    return str(python)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--bootstrap")
-    parser.add_argument("--quix-python", default=os.environ.get("QUIX_PYTHON"))
+    parser.add_argument("--quix-python", default=os.environ.get("QUIX_PYTHON"),
+                        help="a Python with quixstreams (default $QUIX_PYTHON, else .cache/bench-quix-venv, made once)")
+    parser.add_argument("--no-quix", action="store_true", help="skip Quix Streams")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each of ours/bare; the best counts")
     parser.add_argument("--role", default="main", choices=["main", "quix"])
     parser.add_argument("--source")
@@ -235,6 +259,10 @@ def main() -> int:
         timer = run_quix(args.bootstrap, args.source, args.sink, args.pipeline, args.records)
         print(json.dumps({"rate": timer.rate(), "count": timer.count}))
         return 0
+    if args.no_quix:
+        args.quix_python = None
+    elif not args.quix_python:
+        args.quix_python = ensure_quix_venv()
 
     cluster = None
     bootstrap = args.bootstrap
@@ -286,7 +314,7 @@ def main() -> int:
             for p in ("a", "b"):
                 print(f"ours ({p}) / quix ({p}): {rates[f'ours ({p})'] / rates[f'quix ({p})']:.2f}x  (target >= 2)")
         else:
-            print("Quix Streams skipped: pass --quix-python (a Python with quixstreams installed)")
+            print("Quix Streams skipped (--no-quix)")
     finally:
         if cluster is not None:
             cluster.stop()

@@ -1,0 +1,1 @@
+"""Runnable examples of schemahub (importable so tests run their code)."""

@@ -1,0 +1,1 @@
+"""The seed's orders scenario: see README.md beside this file."""
