@@ -98,6 +98,7 @@ def _assert_clean_4xx(response: httpx.Response, elapsed: float, *codes: int) -> 
     if codes:
         assert body["error_code"] in codes, body
     assert elapsed < DEADLINE, f"answered in {elapsed:.2f}s"
+    print(f"ANSWERED {response.status_code} in {elapsed:.3f}s")
 
 
 # -- deep nesting ------------------------------------------------------------------------
