@@ -56,6 +56,7 @@ from .subjects import (
     WILDCARD,
     context_of,
     parse_subject,
+    resolve_reference_subject,
     validate_config_subject,
     validate_subject,
 )
@@ -373,8 +374,6 @@ class Registry:
         return new
 
     def _all_referenced(self) -> Iterable[Reference]:
-        from .subjects import resolve_reference_subject
-
         for subj in list(self.state.subjects.values()):
             ctx = context_of(subj.name)
             for record in list(subj.versions.values()):

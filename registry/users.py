@@ -32,7 +32,6 @@ import tomllib
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Iterable
 
 OPERATIONS = ("read", "write", "delete", "config")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
