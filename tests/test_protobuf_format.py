@@ -294,3 +294,10 @@ def test_parse_is_fast_and_cached() -> None:
     assert cold < 0.5 and warm < cold
     assert isinstance(second, ProtobufSchema)
     assert second.canonical_string() == first.canonical_string()
+
+
+@pytest.mark.parametrize("text", [";", 'syntax = "proto2";', " ;\n;"])
+def test_a_file_that_declares_nothing_is_an_empty_schema(text: str) -> None:
+    """Found by fuzzing: it would render as "", which no registry can read back."""
+    with pytest.raises(InvalidSchemaError, match="Empty schema"):
+        FORMAT.parse(text)

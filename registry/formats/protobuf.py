@@ -208,4 +208,7 @@ class ProtobufFormat(SchemaFormat):
     def parse(self, text: str, dependencies: Sequence[Dependency] = (), *, strict: bool = True) -> ProtobufSchema:
         if not isinstance(text, str) or not text.strip():
             raise InvalidSchemaError("Empty schema")
-        return ProtobufSchema(_compile(text, dependencies), dependencies)
+        schema = ProtobufSchema(_compile(text, dependencies), dependencies)
+        if not schema.canonical_string().strip():
+            raise InvalidSchemaError("Empty schema: the file declares no package, option, import or type")
+        return schema
