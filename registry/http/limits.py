@@ -126,6 +126,7 @@ async def with_timeout(work: Awaitable[T], seconds: float | None) -> T:
     if not seconds:
         return await work
     try:
-        return await asyncio.wait_for(work, seconds)
-    except asyncio.TimeoutError:
+        async with asyncio.timeout(seconds):  # no extra task per request, unlike wait_for
+            return await work
+    except TimeoutError:
         raise RequestTimeout(f"Request timed out after {seconds:g} seconds") from None

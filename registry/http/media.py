@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -33,6 +34,17 @@ def response_media_type(accept: str | None) -> str:
     """The type to answer with for an ``Accept`` header; 406 when none fits."""
     if not accept:
         return V1_JSON
+    if len(accept) <= 256:
+        return _negotiate_cached(accept)
+    return _negotiate(accept)
+
+
+@lru_cache(maxsize=256)
+def _negotiate_cached(accept: str) -> str:
+    return _negotiate(accept)
+
+
+def _negotiate(accept: str) -> str:
     best: tuple[float, int, str] | None = None
     for item in accept.split(","):
         fields = [f.strip() for f in item.split(";")]

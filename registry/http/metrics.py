@@ -8,6 +8,7 @@ state when scraped.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 import time
 from typing import Any, Callable
 
@@ -58,7 +59,7 @@ class Counter:
 class Histogram:
     def __init__(self, name: str, help_text: str, labels: tuple[str, ...] = (), buckets=LATENCY_BUCKETS) -> None:
         self.name, self.help, self.label_names, self.buckets = name, help_text, labels, tuple(buckets)
-        self.series: dict[tuple[str, ...], list[float]] = {}  # bucket counts..., sum, count
+        self.series: dict[tuple[str, ...], list[float]] = {}  # per-bucket counts..., sum, count
         self._lock = threading.Lock()
 
     def observe(self, value: float, *labels: str) -> None:
@@ -66,9 +67,9 @@ class Histogram:
             series = self.series.get(labels)
             if series is None:
                 series = self.series[labels] = [0.0] * (len(self.buckets) + 2)
-            for i, bound in enumerate(self.buckets):
-                if value <= bound:
-                    series[i] += 1
+            index = bisect_left(self.buckets, value)
+            if index < len(self.buckets):
+                series[index] += 1
             series[-2] += value
             series[-1] += 1
 
@@ -77,9 +78,11 @@ class Histogram:
         with self._lock:
             items = sorted((k, list(v)) for k, v in self.series.items())
         for key, series in items:
+            cumulative = 0.0
             for bound, count in zip(self.buckets, series):
+                cumulative += count
                 le = 'le="%s"' % _num(bound)
-                lines.append(f"{self.name}_bucket{_labels(self.label_names, key, le)} {_num(count)}")
+                lines.append(f"{self.name}_bucket{_labels(self.label_names, key, le)} {_num(cumulative)}")
             inf = 'le="+Inf"'
             lines.append(f"{self.name}_bucket{_labels(self.label_names, key, inf)} {_num(series[-1])}")
             lines.append(f"{self.name}_sum{_labels(self.label_names, key)} {_num(series[-2])}")
