@@ -9,6 +9,7 @@ it once.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 
@@ -27,6 +28,9 @@ def _shared_cluster(brokers: int) -> KafkaCluster:
 
 
 def _stop_cluster(brokers: int) -> None:
+    # Clients the tests dropped are destroyed now, while their broker still answers:
+    # destroyed after it stops, librdkafka logs connection errors past pytest's summary.
+    gc.collect()
     cluster = _clusters.pop(brokers, None)
     if cluster is not None:
         cluster.stop()
