@@ -6,25 +6,21 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from registry.formats import InvalidSchemaError, parse_schema
 from serde.json_schema import compile_validator, fast_validator
+from tests.shared import SHARED, shared_path
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "extracted" / "json-cases.jsonl"
+CORPUS = SHARED / "corpus" / "extracted" / "json-cases.jsonl"
 
 SCALARS = [None, True, False, 0, 1, -1, 7, 1.0, 1.5, -2.25, 2**40, 2**70, "", "a", "abc", "x" * 40, "2024-01-01",
            [], [1], ["a", "b"], [1, "a", None], {}, {"a": 1}]
 
 
 def corpus_schemas() -> list:
-    if not CORPUS.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared corpus missing at {CORPUS}")
-        pytest.skip(f"shared corpus missing at {CORPUS}")
+    shared_path(*CORPUS.relative_to(SHARED).parts)
     out, seen = [], set()
     for line in CORPUS.read_text().splitlines():
         case = json.loads(line)
