@@ -12,6 +12,7 @@ class RegistryError(Exception):
 
     status: int = 500
     code: int = 50001
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, *, code: int | None = None, status: int | None = None) -> None:
         super().__init__(message)
@@ -30,6 +31,36 @@ class BadRequest(RegistryError):
 
     status = 400
     code = 400
+
+
+class Unauthenticated(RegistryError):
+    status, code = 401, 40101
+
+    def __init__(self, message: str, realm: str) -> None:
+        super().__init__(message)
+        self.headers = {"WWW-Authenticate": f'Basic realm="{realm}", charset="UTF-8"'}
+
+
+class Forbidden(RegistryError):
+    status, code = 403, 40301
+
+
+class NotAcceptable(RegistryError):
+    """No type in ``Accept`` that the registry produces (rest-utils: code = status)."""
+
+    status, code = 406, 406
+
+
+class RequestTimeout(RegistryError):
+    status, code = 408, 40801
+
+
+class PayloadTooLarge(RegistryError):
+    status, code = 413, 413
+
+
+class UnsupportedMediaType(RegistryError):
+    status, code = 415, 415
 
 
 class SubjectNotFound(RegistryError):

@@ -77,7 +77,7 @@ class RegistryApp:
                 work = self.forwarding.dispatch(route, request, path_params)
                 response = await with_timeout(work, self.request_timeout)
         except RegistryError as exc:
-            response = error_response(exc.status, exc.code, exc.message, getattr(exc, "headers", None))
+            response = error_response(exc.status, exc.code, exc.message, exc.headers)
         except Exception:
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             response = error_response(500, 50001, "Internal server error")

@@ -24,7 +24,7 @@ from typing import Any, Callable
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from ..errors import RegistryError, SchemaNotFound
+from ..errors import Forbidden, SchemaNotFound, Unauthenticated
 from ..service import Registry
 from ..subjects import DEFAULT_CONTEXT, parse_subject
 from ..users import AuthConfig
@@ -84,18 +84,6 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
 }
 # A route missing from POLICY (added later without a rule) needs global config rights.
 DEFAULT_POLICY = ("global", "config")
-
-
-class Unauthenticated(RegistryError):
-    status, code = 401, 40101
-
-    def __init__(self, message: str, realm: str) -> None:
-        super().__init__(message)
-        self.headers = {"WWW-Authenticate": f'Basic realm="{realm}", charset="UTF-8"'}
-
-
-class Forbidden(RegistryError):
-    status, code = 403, 40301
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:

@@ -15,7 +15,7 @@ from typing import Awaitable, TypeVar
 
 import orjson
 
-from ..errors import InvalidSchema, RegistryError, SchemaTooLarge
+from ..errors import InvalidSchema, RequestTimeout, SchemaTooLarge
 from . import media
 
 T = TypeVar("T")
@@ -26,10 +26,6 @@ MAX_SCHEMA_ELEMENTS = 10_000
 DEFAULT_REQUEST_TIMEOUT = 30.0
 
 _limits = {"schema_elements": MAX_SCHEMA_ELEMENTS}
-
-
-class RequestTimeout(RegistryError):
-    status, code = 408, 40801
 
 
 def configure(*, max_schema_elements: int | None = None, max_body_bytes: int | None = None) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from ..errors import BadRequest, RegistryError
+from ..errors import BadRequest, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
 
 V1_JSON = "application/vnd.schemaregistry.v1+json"
 SR_JSON = "application/vnd.schemaregistry+json"
@@ -16,18 +16,6 @@ JSON = "application/json"
 PRODUCED = (V1_JSON, SR_JSON, JSON)
 CONSUMED = frozenset({V1_JSON, SR_JSON, JSON, "application/octet-stream"})
 MAX_BODY_BYTES = 8 * 1024 * 1024
-
-
-class NotAcceptable(RegistryError):
-    status, code = 406, 406
-
-
-class UnsupportedMediaType(RegistryError):
-    status, code = 415, 415
-
-
-class PayloadTooLarge(RegistryError):
-    status, code = 413, 413
 
 
 def response_media_type(accept: str | None) -> str:
