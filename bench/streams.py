@@ -99,7 +99,7 @@ class Timer:
 
 def produce_input(bootstrap: str, topic: str, records: int) -> None:
     producer = Producer(
-        {"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 20,
+        {"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 20, "enable.idempotence": True,
          "queue.buffering.max.messages": 2_000_000, "batch.num.messages": 10_000}
     )
     base = int(time.time() * 1000) - records
@@ -129,7 +129,7 @@ def run_bare(bootstrap: str, source: str, sink: str, records: int) -> Timer:
          "enable.auto.commit": False}
     )
     producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 5,
-                         "queue.buffering.max.messages": 1_000_000})
+                         "enable.idempotence": True, "queue.buffering.max.messages": 1_000_000})
     consumer.subscribe([source])
     timer = Timer()
     produce = producer.produce

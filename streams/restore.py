@@ -50,6 +50,8 @@ class Restorer:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"restoring {sorted(pending)} partition {partition} took too long")
                 for msg in self.consumer.consume(1000, timeout=0.2):
+                    if msg.partition() != partition:
+                        continue
                     err = msg.error()
                     if err is not None:
                         if err.code() == KafkaError._PARTITION_EOF:

@@ -71,7 +71,7 @@ def test_producer_to_consumer_per_format(kafka_bootstrap, client, pb, fmt) -> No
     else:
         ser, de = ProtobufSerializer(pb.order.Order, client), ProtobufDeserializer(None, None, client)
         records = [sample_order(pb, i) for i in range(5)]
-    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap, "key.serializer": StringSerializer(),
+    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True, "key.serializer": StringSerializer(),
                                     "value.serializer": ser})
     for i, record in enumerate(records):
         producer.produce(topic, key=f"k{i}", value=record)
@@ -95,8 +95,8 @@ def test_producer_to_consumer_per_format(kafka_bootstrap, client, pb, fmt) -> No
 def test_poison_pill_goes_to_dead_letter_topic(kafka_bootstrap, client) -> None:
     topic, dlq = f"serde-pp-{uuid.uuid4().hex[:8]}", f"serde-dlq-{uuid.uuid4().hex[:8]}"
     new_topics(kafka_bootstrap, topic, dlq)
-    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap, "value.serializer": AvroSerializer(client, AVRO)})
-    raw = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True, "value.serializer": AvroSerializer(client, AVRO)})
+    raw = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
     for i in range(5):
         producer.produce(topic, key=b"k", value={"n": i, "label": "good"})
     assert producer.flush(30) == 0
@@ -133,10 +133,10 @@ def test_poison_pill_goes_to_dead_letter_topic(kafka_bootstrap, client) -> None:
 def test_poison_pill_without_dlq_raises_then_moves_on(kafka_bootstrap, client) -> None:
     topic = f"serde-pp2-{uuid.uuid4().hex[:8]}"
     new_topics(kafka_bootstrap, topic)
-    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap, "value.serializer": AvroSerializer(client, AVRO)})
+    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True, "value.serializer": AvroSerializer(client, AVRO)})
     producer.produce(topic, value={"n": 0, "label": "a"})
     producer.flush(30)
-    raw = Producer({"bootstrap.servers": kafka_bootstrap})
+    raw = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
     raw.produce(topic, value=b"junk")
     raw.flush(30)
     producer.produce(topic, value={"n": 1, "label": "b"})
@@ -187,7 +187,7 @@ def test_consumer_killed_mid_batch_redelivers_nothing_skipped(kafka_bootstrap, c
     total = 200
     topic, group = f"serde-kill-{uuid.uuid4().hex[:8]}", f"g-kill-{uuid.uuid4().hex[:8]}"
     new_topics(kafka_bootstrap, topic)
-    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap,
+    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True,
                                     "value.serializer": AvroSerializer(client, AVRO)})
     for i in range(total):
         producer.produce(topic, value={"n": i, "label": "x"})
@@ -248,7 +248,7 @@ def test_generated_class_record_read_without_class_field_for_field(kafka_bootstr
     orders = [sample_order(pb, i) for i in range(3)]
     orders[1].ClearField("email")
     orders[1].phone = "+33 1"
-    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap,
+    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True,
                                     "value.serializer": ProtobufSerializer(pb.order.Order, client)})
     for order in orders:
         producer.produce(topic, value=order)
@@ -266,9 +266,9 @@ def test_generated_class_record_read_without_class_field_for_field(kafka_bootstr
 def test_batch_consume_dead_letters_and_keeps_order(kafka_bootstrap, client) -> None:
     topic, dlq = f"serde-batch-{uuid.uuid4().hex[:8]}", f"serde-bdlq-{uuid.uuid4().hex[:8]}"
     new_topics(kafka_bootstrap, topic, dlq)
-    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap,
+    producer = SerializingProducer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True,
                                     "value.serializer": JSONSerializer(JSON_SCHEMA, client)})
-    raw = Producer({"bootstrap.servers": kafka_bootstrap})
+    raw = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
     for i in range(6):
         if i == 3:
             producer.flush(30)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.serialization import IntegerDeserializer, IntegerSerializer, StringDeserializer, StringSerializer
 
@@ -79,8 +79,11 @@ def make_topics(bootstrap: str, partitions: int = 6, names=("in", "counts", "win
 
 def produce_input(bootstrap: str, topic: str, keys: int, per_key: int, start: int = 0) -> dict[str, list[int]]:
     """``per_key`` records per key, event time 10 ms apart per key, then one far-future sentinel per
-    key so every data window of the key's partition closes. Returns timestamps per key."""
-    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 5})
+    key so every data window of the key's partition closes. Returns timestamps per key.
+
+    Idempotence keeps each partition in produce order: without it a batch retried after the new
+    topic's leader appears can land behind later batches, and windows would see late records."""
+    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 5, "enable.idempotence": True})
     stamps: dict[str, list[int]] = defaultdict(list)
     for i in range(start, start + per_key):
         for k in range(keys):
@@ -102,19 +105,23 @@ def expected_windows(stamps: dict[str, list[int]]) -> dict[str, int]:
 
 
 class Reader:
-    """A read_committed reader of one topic that keeps every record seen."""
+    """A read_committed reader of every partition of one topic that keeps every record seen.
+
+    Partitions are assigned explicitly (no consumer group), so what it reads depends only on
+    what the application committed, never on a group rebalance of the reader itself."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
         self.consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
                 "group.id": f"reader-{uuid.uuid4().hex}",
-                "auto.offset.reset": "earliest",
                 "isolation.level": "read_committed",
                 "enable.auto.commit": False,
             }
         )
-        self.consumer.subscribe([topic])
+        partitions = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=10).topics[topic].partitions
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(partitions)])
         self.records: list[tuple[str, int]] = []
 
     def poll(self, seconds: float = 0.5) -> None:
@@ -130,16 +137,37 @@ class Reader:
             grouped[key].append(value)
         return grouped
 
-    def wait_for(self, done, timeout: float, procs=()) -> None:
+    def offsets(self) -> dict[int, tuple[int, int]]:
+        """Per partition: (position, last stable offset) — where a stuck read stands."""
+        positions = self.consumer.position(self.consumer.assignment())
+        return {
+            tp.partition: (tp.offset, self.consumer.get_watermark_offsets(tp, timeout=5)[1]) for tp in positions
+        }
+
+    def wait_for(self, done, timeout: float, procs=(), explain=lambda: "") -> None:
         deadline = time.monotonic() + timeout
         while not done():
             for proc in procs:
                 assert proc.poll() is None, f"worker exited with {proc.returncode}"
-            assert time.monotonic() < deadline, f"timed out with {len(self.records)} records"
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"timed out with {len(self.records)} records of {self.topic}; "
+                    f"(position, end) per partition {self.offsets()}; {explain()}"
+                )
             self.poll()
 
     def close(self) -> None:
         self.consumer.close()
+
+
+def missing_windows(windows: Reader, stamps: dict[str, list[int]], log: Path):
+    """Explains a windows wait that timed out: which windows never arrived, and the worker log."""
+
+    def explain() -> str:
+        missing = sorted(set(expected_windows(stamps)) - {k for k, _ in windows.records})
+        return f"missing windows {missing}; worker log tail:\n{log.read_text()[-3000:]}"
+
+    return explain
 
 
 def counts_complete(reader: Reader, total_per_key: int, keys: int):
@@ -243,7 +271,7 @@ def test_exactly_once_survives_kill_9_mid_windowed_count(kafka_bootstrap: str, t
         if worker.poll() is None:
             worker.kill()
             worker.wait()
-    windows.wait_for(lambda: len(windows.records) >= len(expected_windows(stamps)), 30)
+    windows.wait_for(lambda: len(windows.records) >= len(expected_windows(stamps)), 30, (), missing_windows(windows, stamps, log))
     windows.poll(0.5)
     counts.poll(0.5)
     check_exact(counts, windows, stamps, per_key)
@@ -277,7 +305,7 @@ def test_two_processes_share_partitions_and_one_takes_over_after_kill(kafka_boot
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
-    windows.wait_for(lambda: len(windows.records) >= len(expected_windows(stamps)), 30)
+    windows.wait_for(lambda: len(windows.records) >= len(expected_windows(stamps)), 30, (), missing_windows(windows, stamps, logs[1]))
     windows.poll(0.5)
     counts.poll(0.5)
     check_exact(counts, windows, stamps, per_key)

@@ -64,7 +64,7 @@ def produce_samples(
     topics: Mapping[str, str] = TOPICS,
 ) -> None:
     """Orders keyed by customer, Avro through the registry; payments keyed by order id, as strings."""
-    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "enable.idempotence": True})
     avro = AvroSerializer(client, ORDER_SCHEMA)
     ctx = SerializationContext(topics["orders"], MessageField.VALUE)
     for order, ts in zip(orders, stamps, strict=True):
