@@ -134,6 +134,7 @@ class KafkaStore(Store):
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._position = 0  # next offset of the topic to apply: everything before is applied
+        self._seen_end = -1  # the topic's end offset as of the reader's last fetch (-1: unknown yet)
         self._index = _IdIndex()
         self._leader: tuple[str | None, str | None] = (None, None)  # announced (url, instance)
         self._term = 0
@@ -209,6 +210,7 @@ class KafkaStore(Store):
         except KafkaException as exc:
             reader.close()
             raise StoreError(f"Cannot read the end offset of {self.topic}: {exc.args[0].str()}") from None
+        self._seen_end = end
         reader.assign(
             [TopicPartition(self.topic, 0, OFFSET_BEGINNING), TopicPartition(self.election_topic, 0, OFFSET_BEGINNING)]
         )
@@ -231,9 +233,13 @@ class KafkaStore(Store):
     def _read_loop(self) -> None:
         reader = self._reader
         assert reader is not None
+        partition = TopicPartition(self.topic, 0)
         while not self._stop.is_set():
             try:
                 first = reader.poll(0.1)  # (consume() would wait for a full batch)
+                seen_end = int(reader.get_watermark_offsets(partition, cached=True)[1])
+                if seen_end >= 0:
+                    self._seen_end = seen_end
                 if first is None:
                     continue
                 messages = [first, *reader.consume(999, 0)]
@@ -315,6 +321,14 @@ class KafkaStore(Store):
                     }
                 )
             return int(self._offsets.get_watermark_offsets(TopicPartition(self.topic, 0), timeout=timeout)[1])
+
+    def replay_lag(self) -> int | None:
+        """Offsets between the topic's end, as the reader's last fetch saw it, and the next record to
+        apply; no network call, so a metrics scrape never waits on the broker."""
+        if self._reader is None or self._closed or self._seen_end < 0:
+            return None
+        with self._cond:
+            return max(0, self._seen_end - self._position)
 
     def sync(self, timeout: float = 5.0) -> bool:
         """Wait until this instance has applied the topic up to its current end offset."""

@@ -39,6 +39,12 @@ class Store(ABC):
     def leader_url(self) -> str | None:
         return None
 
+    def replay_lag(self) -> int | None:
+        """Records the store holds that this instance has not applied yet (None if unknown).
+
+        A single-node store applies every record as it writes it: always 0."""
+        return 0
+
     @abstractmethod
     def close(self) -> None:
         """Release the store; later calls are errors."""

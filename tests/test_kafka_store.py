@@ -236,3 +236,35 @@ def test_writes_need_leadership(kafka_bootstrap: str) -> None:
             reg.register("s", RegisterRequest(AVRO_A))
     finally:
         reg.close()
+
+
+def test_replay_lag_counts_records_not_yet_applied(kafka_bootstrap: str) -> None:
+    """The gauge behind ``schemahub_store_replay_lag``: records written by another party count
+    until this instance has applied them."""
+    import threading
+
+    topic = fresh_topic()
+    gate = threading.Event()
+    applied: list[object] = []
+
+    def slow_apply(record: object) -> None:
+        gate.wait(60)
+        applied.append(record)
+
+    store = KafkaStore(kafka_bootstrap, topic, group_id=f"group-{topic}", leader_eligible=False)
+    store.open(slow_apply)  # an empty topic: open returns at once
+    try:
+        assert store.replay_lag() == 0
+        _produce(kafka_bootstrap, topic, CONFLUENT_LOG[:5])
+        deadline = time.monotonic() + 30
+        while store.replay_lag() != 5:
+            assert time.monotonic() < deadline, f"lag stayed {store.replay_lag()}"
+            time.sleep(0.05)
+        gate.set()
+        while store.replay_lag() != 0:
+            assert time.monotonic() < deadline, f"lag stayed {store.replay_lag()}"
+            time.sleep(0.05)
+        assert len(applied) == 5
+    finally:
+        gate.set()
+        store.close()

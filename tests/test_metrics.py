@@ -79,6 +79,7 @@ def test_metrics_count_requests_schemas_and_checks(app_client: tuple[TestClient,
     assert samples['schemahub_compatibility_checks_total{result="incompatible"}'] == 2
     assert samples["schemahub_store_write_duration_seconds_count"] == 3
     assert samples["schemahub_leader"] == 1
+    assert samples["schemahub_store_replay_lag"] == 0
 
 
 def test_histogram_buckets_are_cumulative(app_client: tuple[TestClient, Registry]) -> None:

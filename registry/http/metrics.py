@@ -146,6 +146,10 @@ class Metrics:
         leader = 1 if _safe(store.is_leader) else 0
         lines += ["# HELP schemahub_leader Whether this instance may write (is the leader)",
                   "# TYPE schemahub_leader gauge", f"schemahub_leader {leader}"]
+        lag = _safe(store.replay_lag)
+        if lag is not None:
+            lines += ["# HELP schemahub_store_replay_lag Records in the store this instance has not applied yet",
+                      "# TYPE schemahub_store_replay_lag gauge", f"schemahub_store_replay_lag {lag}"]
         for name, (help_text, read) in sorted(self.gauges.items()):
             value = _safe(read)
             if value is not None:
