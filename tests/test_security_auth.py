@@ -333,3 +333,19 @@ def test_list_through_the_live_server(live: SecureServer) -> None:
     assert status == 200 and {s["subject"] for s in schemas} == {"orders-value"}
     status, subjects = live.raw("GET", "/schemas/ids/1/subjects", auth=ORDERS)
     assert (status, subjects) == (200, ["orders-value"])
+
+
+def test_contexts_list_only_those_with_a_readable_subject(tmp_path: Path, data: dict) -> None:
+    from registry.users import hash_password
+
+    data = {**data, "users": {**data["users"], "ctx": {"password": hash_password("ctx-secret")}},
+            "rules": [*data["rules"], {"user": "ctx", "operations": ["read"], "subjects": [":.orders:*"]}]}
+    registry = Registry(SQLiteStore(tmp_path / "contexts.db"))
+    with TestClient(create_app(registry, auth=parse_auth_config(data))) as client:
+        for subject in (":.orders:orders-value", ":.payments:payments-value"):
+            assert client.post(f"/subjects/{subject}/versions", json={"schema": '"string"'}, auth=ADMIN).status_code == 200
+        assert client.get("/contexts", auth=ADMIN).json() == [".", ".orders", ".payments"]
+        assert client.get("/contexts", auth=("ctx", "ctx-secret")).json() == [".", ".orders"]
+        assert client.get("/contexts", auth=ORDERS).json() == ["."]
+        assert client.get("/contexts?contextPrefix=.p", auth=("ctx", "ctx-secret")).json() == []
+    registry.close()

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from .. import __version__
 from . import params
 from .api import Api
+from ..subjects import DEFAULT_CONTEXT, context_of
 from .media import read_json
 from .routing import Router
 
@@ -42,6 +43,10 @@ def add_routes(router: Router, api: Api, *, cluster_id: str = "", group_id: str 
     @router.route("GET", "/contexts")
     async def contexts(request: Request, p: dict[str, str]) -> Response:
         names = registry.contexts()
+        if api.list_filter is not None:
+            # Under access control a context is listed when the caller may read one of its subjects.
+            visible = {context_of(s) for s in api.readable(request, list(registry.state.subjects))}
+            names = [n for n in names if n == DEFAULT_CONTEXT or n in visible]
         prefix = params.text(request, "contextPrefix")
         if prefix:
             names = [n for n in names if n.startswith(prefix)]
