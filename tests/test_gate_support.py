@@ -60,7 +60,8 @@ class Project:
         self.capsys = capsys
         for key, value in GIT_ENV.items():
             monkeypatch.setenv(key, value)
-        monkeypatch.delenv("SCHEMAHUB_REGISTRY_URL", raising=False)
+        for variable in ("URL", "AUTH", "CA", "CERT", "KEY"):
+            monkeypatch.delenv(f"SCHEMAHUB_REGISTRY_{variable}", raising=False)
         monkeypatch.chdir(root)
         self.git("init", "-q", "-b", "main")
         self.git("config", "commit.gpgsign", "false")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ssl
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from tests.security_support import ADMIN, SecureServer, make_pki, write_auth_file
+from tests.test_gate_support import avro, project  # noqa: F401
 from tests.server import REPO
 
 
@@ -88,3 +90,44 @@ def test_bad_tls_options_fail_before_serving(tmp_path: Path, pki: dict[str, Path
         )
         assert result.returncode != 0
         assert "schemahub:" in result.stderr, result.stderr
+
+
+# -- the CI gate against a registry behind TLS and access control ---------------------
+
+
+def _gate_file(project, name: str, *fields: dict) -> str:
+    project.write(f"avro/{name}.avsc", avro({"name": "id", "type": "string"}, *fields))
+    return f"avro/{name}.avsc"
+
+
+def test_gate_over_https_with_basic_auth(project, https: SecureServer, pki: dict[str, Path],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    name = f"gate{uuid.uuid4().hex[:8]}"
+    path = _gate_file(project, name)
+    trust = ("--registry", https.url, "--ca-cert", str(pki["ca"]))
+    registered = project.run("register", *trust, "--basic-auth", "admin:admin-secret", "--format", "json", path)
+    assert registered.code == 0, registered.out + registered.err
+    assert registered.json()["results"][0]["subject"] == f"{name}-value"
+    no_credentials = project.run("check", *trust, path)
+    assert no_credentials.code == 2 and "401" in no_credentials.out + no_credentials.err
+    untrusted = project.run("check", "--registry", https.url, "--basic-auth", "admin:admin-secret", path)
+    assert untrusted.code == 2 and "certificate" in (untrusted.out + untrusted.err).lower()
+    assert project.run("check", *trust, "--basic-auth", "admin", path).code == 2  # not USER:PASSWORD
+    monkeypatch.setenv("SCHEMAHUB_REGISTRY_AUTH", "")  # an unset CI secret: no credentials, not an error
+    assert "401" in project.run("check", *trust, path).out
+    monkeypatch.setenv("SCHEMAHUB_REGISTRY_AUTH", "admin:admin-secret")
+    breaking = _gate_file(project, name, {"name": "total", "type": "int"})
+    result = project.run("check", *trust, breaking)
+    assert result.code == 1, result.out + result.err
+    assert "READER_FIELD_MISSING_DEFAULT_VALUE" in result.out
+
+
+def test_gate_with_a_client_certificate(project, mutual: SecureServer, pki: dict[str, Path]) -> None:
+    path = _gate_file(project, f"mtls{uuid.uuid4().hex[:8]}")
+    trust = ("--registry", mutual.url, "--ca-cert", str(pki["ca"]))
+    assert project.run("register", *trust, "--client-cert", str(pki["client"]), path).code == 0
+    assert project.run("check", *trust, "--client-cert", str(pki["client"]), path).code == 0
+    assert project.run("check", *trust, path).code == 2
+    assert project.run("check", *trust, "--client-cert", str(pki["rogue_client"]), path).code == 2
+    missing = project.run("check", *trust, "--client-cert", str(pki["ca"].parent / "missing.pem"), path)
+    assert missing.code == 2 and "TLS files" in missing.err

@@ -16,7 +16,7 @@ from ..compatibility import PreviousVersion, check
 from . import GateError
 from .history import Git, Revision
 from .project import OFFLINE_DEFAULT_LEVEL, Project, Resolver, SchemaFile, load
-from .remote import RegistryError, RemoteRegistry, Unreachable
+from .remote import Connection, RegistryError, RemoteRegistry, Unreachable
 from .report import Result, exit_code, render_github, render_json, render_text, workflow_command
 
 FORMATS = ("text", "json", "github")
@@ -56,6 +56,27 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="*", metavar="FILES", help="schema files (default: every mapped file)")
     parser.add_argument("--config", metavar="PATH", help="schemahub.toml or pyproject.toml (default: nearest one)")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    conn = parser.add_argument_group("registry connection")
+    conn.add_argument("--basic-auth", metavar="USER:PASSWORD",
+                     help="HTTP Basic credentials (also SCHEMAHUB_REGISTRY_AUTH, or user:password@ in the URL)")
+    conn.add_argument("--ca-cert", metavar="PATH", help="CA bundle that signed the registry's certificate "
+                     "(also SCHEMAHUB_REGISTRY_CA; default: the system trust store)")
+    conn.add_argument("--client-cert", metavar="PATH", help="client certificate (PEM, may hold the key too) "
+                     "for a registry that requires one (also SCHEMAHUB_REGISTRY_CERT)")
+    conn.add_argument("--client-key", metavar="PATH", help="the client certificate's key, if in its own file "
+                     "(also SCHEMAHUB_REGISTRY_KEY)")
+
+
+def _connection(args: argparse.Namespace) -> Connection:
+    def pick(flag: str | None, variable: str) -> str | None:
+        return flag or os.environ.get(variable) or None  # an empty variable (unset CI secret) is no value
+
+    return Connection(
+        basic_auth=pick(args.basic_auth, "SCHEMAHUB_REGISTRY_AUTH"),
+        ca_cert=pick(args.ca_cert, "SCHEMAHUB_REGISTRY_CA"),
+        client_cert=pick(args.client_cert, "SCHEMAHUB_REGISTRY_CERT"),
+        client_key=pick(args.client_key, "SCHEMAHUB_REGISTRY_KEY"),
+    )
 
 
 # -- plumbing shared by both commands ------------------------------------------------
@@ -193,7 +214,7 @@ def _check_registry(args: argparse.Namespace, project: Project, url: str) -> lis
         raise GateError(f"{missing[0]}: file not found")
     prefix = _annotation_prefix(project)
     resolver = Resolver(project, _worktree_reader(project))
-    remote = RemoteRegistry(url)
+    remote = RemoteRegistry(url, connection=_connection(args))
     results: list[Result] = []
     try:
         refs = _RemoteRefs(project, remote, resolver, register=args.register_references)
@@ -371,7 +392,7 @@ def _register(args: argparse.Namespace, project: Project, url: str) -> list[Resu
     for sf in present:
         visit(sf, ())
     prefix = _annotation_prefix(project)
-    remote = RemoteRegistry(url)
+    remote = RemoteRegistry(url, connection=_connection(args))
     results: list[Result] = []
     pending: set[str] = set()  # would be registered in a dry run
     try:

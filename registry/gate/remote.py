@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
@@ -22,13 +24,49 @@ class RegistryError(GateError):
         self.code = code
 
 
+@dataclass(frozen=True)
+class Connection:
+    """How to reach the registry beyond its URL: Basic credentials (``USER:PASSWORD``, as
+    confluent-kafka's ``basic.auth.user.info``), a CA bundle to trust, a client certificate."""
+
+    basic_auth: str | None = None
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+
+    def auth(self) -> tuple[str, str] | None:
+        if self.basic_auth is None:
+            return None
+        user, sep, password = self.basic_auth.partition(":")
+        if not sep or not user:
+            raise GateError("--basic-auth: expected USER:PASSWORD")
+        return user, password
+
+    def verify(self) -> ssl.SSLContext | bool:
+        if self.client_key and not self.client_cert:
+            raise GateError("--client-key needs --client-cert")
+        if not (self.ca_cert or self.client_cert):
+            return True
+        try:
+            context = ssl.create_default_context(cafile=self.ca_cert)
+            if self.client_cert:
+                context.load_cert_chain(self.client_cert, self.client_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise GateError(f"cannot load the TLS files: {exc}") from None
+        return context
+
+
 class RemoteRegistry:
-    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, connection: Connection = Connection(), timeout: float = 30.0) -> None:
         if not url.startswith(("http://", "https://")):
             raise GateError(f"--registry {url!r}: expected an http:// or https:// URL")
         self.url = url.rstrip("/")
         self.http = httpx.Client(
-            base_url=self.url, timeout=timeout, headers={"Content-Type": CONTENT_TYPE, "Accept": CONTENT_TYPE}
+            base_url=self.url,
+            timeout=timeout,
+            headers={"Content-Type": CONTENT_TYPE, "Accept": CONTENT_TYPE},
+            auth=connection.auth(),
+            verify=connection.verify(),
         )
 
     def close(self) -> None:
