@@ -5,8 +5,8 @@
 - Retries with full-jitter exponential backoff: ``max.retries`` (3),
   ``retries.wait.ms`` (1000), ``retries.max.wait.ms`` (20000).
 - ``basic.auth.user.info`` (``user:password``; ``basic.auth.credentials.source``
-  USER_INFO or URL, or userinfo in the URL), ``bearer.auth.credentials.source``
-  STATIC with ``bearer.auth.token``, TLS via ``ssl.ca.location``,
+  USER_INFO or URL, or userinfo in the URL), ``bearer.auth.*`` (STATIC_TOKEN,
+  OAUTHBEARER, OAUTHBEARER_AZURE_IMDS, CUSTOM: ``serde.bearer``), TLS via ``ssl.ca.location``,
   ``ssl.certificate.location``, ``ssl.key.location``, ``ssl.key.password``;
   ``proxy``, ``timeout`` (seconds).
 - One ``httpx.Client`` (keep-alive connections reused across calls).
@@ -34,6 +34,8 @@ from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRefe
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from . import config as _config
+from .bearer import KEYS as BEARER_KEYS
+from .bearer import bearer_auth
 
 __all__ = ["SchemaRegistryClient", "SchemaRegistryError", "Schema", "SchemaReference", "RegisteredSchema"]
 
@@ -46,10 +48,7 @@ _DEFAULTS: dict[str, Any] = {
     "url": None,
     "basic.auth.user.info": None,
     "basic.auth.credentials.source": None,
-    "bearer.auth.credentials.source": None,
-    "bearer.auth.token": None,
-    "bearer.auth.logical.cluster": None,
-    "bearer.auth.identity.pool.id": None,
+    **{key: None for key in BEARER_KEYS},
     "ssl.ca.location": None,
     "ssl.certificate.location": None,
     "ssl.key.location": None,
@@ -155,19 +154,6 @@ class SchemaRegistryClient:
             user, _, password = user_info.partition(":")
             auth = (user, password)
         headers = {"Confluent-Client-Version": _CLIENT_VERSION}
-        bearer = (conf["bearer.auth.credentials.source"] or "").upper()
-        if bearer:
-            if bearer != "STATIC":
-                raise ValueError("SchemaRegistryClient: only bearer.auth.credentials.source STATIC is supported")
-            if auth is not None:
-                raise ValueError("SchemaRegistryClient: basic and bearer authentication are mutually exclusive")
-            if not conf["bearer.auth.token"]:
-                raise ValueError("SchemaRegistryClient: bearer.auth.token is required with STATIC")
-            headers["Authorization"] = f"Bearer {conf['bearer.auth.token']}"
-            if conf["bearer.auth.logical.cluster"]:
-                headers["target-sr-cluster"] = conf["bearer.auth.logical.cluster"]
-            if conf["bearer.auth.identity.pool.id"]:
-                headers["Confluent-Identity-Pool-Id"] = conf["bearer.auth.identity.pool.id"]
         cert: Any = None
         if conf["ssl.certificate.location"]:
             if conf["ssl.key.location"]:
@@ -196,8 +182,11 @@ class SchemaRegistryClient:
         if self._max_retries < 0 or self._wait < 0 or self._max_wait < 0:
             raise ValueError("SchemaRegistryClient: max.retries, retries.wait.ms and retries.max.wait.ms "
                              "must not be negative")
+        bearer = bearer_auth(conf, (self._max_retries, self._wait, self._max_wait), verify, conf["proxy"])
+        if bearer is not None and auth is not None:
+            raise ValueError("SchemaRegistryClient: basic and bearer authentication are mutually exclusive")
         self._http = httpx.Client(
-            auth=auth, headers=headers, verify=verify, proxy=conf["proxy"],
+            auth=bearer or auth, headers=headers, verify=verify, proxy=conf["proxy"],
             timeout=float(timeout) if timeout is not None else 30.0,
         )
         self._current = 0

@@ -104,8 +104,8 @@ def test_bad_config() -> None:
         SchemaRegistryClient({})
     with pytest.raises(ValueError, match="unknown configuration key 'basic.auth.user'"):
         SchemaRegistryClient({"url": "http://x", "basic.auth.user": "a:b"})
-    with pytest.raises(ValueError, match="only bearer.auth.credentials.source STATIC"):
-        SchemaRegistryClient({"url": "http://x", "bearer.auth.credentials.source": "OAUTHBEARER"})
+    with pytest.raises(ValueError, match="Unrecognized bearer.auth.credentials.source 'STATIC'"):
+        SchemaRegistryClient({"url": "http://x", "bearer.auth.credentials.source": "STATIC"})
 
 
 def test_latest_cache_ttl() -> None:
