@@ -24,6 +24,7 @@ class StreamsConfig:
     dlq_topic: str | None = None
     exception_handler: str = "continue"
     max_batch_records: int = 2_000
+    max_task_idle_ms: int = 0
     consumer: dict[str, Any] = field(default_factory=dict)
     producer: dict[str, Any] = field(default_factory=dict)
 
@@ -37,7 +38,8 @@ class StreamsConfig:
         ``commit.interval.ms`` (default 30 000, or 100 under ``exactly_once_v2``),
         ``replication.factor``, ``errors.deadletterqueue.topic.name`` (default
         ``<application.id>-dlq``), ``processing.exception.handler`` (``continue``/``fail``),
-        ``max.batch.records``.
+        ``max.batch.records``, ``max.task.idle.ms`` (``streams.partition_group``: 0 by default, ``-1``
+        never waits for a joined input that is behind).
         """
         raw = dict(raw)
         consumer = {k[len("consumer.") :]: raw.pop(k) for k in list(raw) if k.startswith("consumer.")}
@@ -59,6 +61,7 @@ class StreamsConfig:
             dlq_topic=raw.pop("errors.deadletterqueue.topic.name", f"{app_id}-dlq"),
             exception_handler=raw.pop("processing.exception.handler", "continue"),
             max_batch_records=int(raw.pop("max.batch.records", 2_000)),
+            max_task_idle_ms=int(raw.pop("max.task.idle.ms", 0)),
             consumer=consumer,
             producer=producer,
         )

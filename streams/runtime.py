@@ -8,12 +8,14 @@ and (under ``exactly_once_v2``) outputs are committed together every ``commit.in
 * ``at_least_once``: changelog writes, producer flush, SQLite write, then the offset commit.
 * ``exactly_once_v2``: outputs, changelog writes and offsets in one transaction
   (``send_offsets_to_transaction``); the SQLite file is written only after the commit succeeds.
+
+The inputs of a join reach their task in timestamp order through a ``PartitionGroup``, which
+holds records back while another input is still fetching (``max.task.idle.ms``).
 """
 
 from __future__ import annotations
 
 import fcntl
-import heapq
 import logging
 import signal
 import threading
@@ -28,6 +30,7 @@ from confluent_kafka.admin import AdminClient
 
 from streams import codec
 from streams.config import StreamsConfig
+from streams.partition_group import PartitionGroup
 from streams.processor import Headers
 from streams.restore import Restorer
 from streams.state_file import Change, StateFile
@@ -40,6 +43,7 @@ log = logging.getLogger("streams")
 
 CREATED, RUNNING, STOPPED = "CREATED", "RUNNING", "STOPPED"
 PUNCTUATE_INTERVAL_MS = 100
+MAX_BUFFERED_RECORDS = 10_000  # per joined input of a task, before its partition is paused
 PURGE_INTERVAL_S = 30.0
 
 
@@ -83,6 +87,8 @@ class KafkaStreams:
         self._errors: list[KafkaError] = []
         self._assigned_at = float("inf")
         self._lock: Any = None
+        self._groups: dict[int, PartitionGroup] = {}
+        self._paused: set[tuple[str, int]] = set()
 
     def start(self) -> None:
         """Run in a background thread (for tests and embedding; scale out with processes)."""
@@ -148,6 +154,9 @@ class KafkaStreams:
             "isolation.level": "read_committed" if cfg.exactly_once else "read_uncommitted",
             "error_cb": self._on_error,
         }
+        self._joined = sorted({self.resolve(t) for group in self.topology.copartition_groups for t in group})
+        if self._joined:
+            consumer_conf["enable.partition.eof"] = True  # an input known to be at its end holds nothing back
         consumer_conf.update(cfg.consumer)
         self.consumer = Consumer(consumer_conf)
         self.restorer = Restorer(cfg.bootstrap_servers, f"{app}-restore")
@@ -164,7 +173,6 @@ class KafkaStreams:
                 produce(topic, value, key, timestamp=ts, headers=headers)
 
         self.send = send
-        self._align = bool(self.topology.copartition_groups)
         topics = [self.resolve(t) for t in self.topology.sources]
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
         self.state = RUNNING
@@ -186,10 +194,11 @@ class KafkaStreams:
             if self._errors:
                 raise KafkaException(self._errors[0])
             msgs = consumer.consume(batch, timeout=0.05)
-            self._process_batch(_by_timestamp(msgs) if self._align else msgs)
+            ready = self._release(msgs) if self._joined else msgs
+            self._process_batch(ready)
             now = time.monotonic()
+            processed += len(ready)
             if msgs:
-                processed += len(msgs)
                 last_record = now
                 self.producer.poll(0)
             elif idle_timeout_s is not None and now - max(last_record, self._assigned_at) > idle_timeout_s:
@@ -206,6 +215,43 @@ class KafkaStreams:
                 self.commit()
                 next_commit = time.monotonic() + interval
         self.metrics["processed"] += processed
+
+    def _release(self, msgs: list[Any]) -> list[Any]:
+        """Joined inputs go through their task's :class:`PartitionGroup`; the rest straight on."""
+        groups = self._groups
+        now = time.monotonic() * 1000
+        ready: list[Any] = []
+        for msg in msgs:
+            group = groups.get(msg.partition())
+            if group is None or msg.topic() not in group:
+                ready.append(msg)
+            elif msg.error() is None:
+                group.add(msg)
+            elif msg.error().code() == KafkaError._PARTITION_EOF:
+                group.reached_end(msg.topic(), now)
+            else:
+                ready.append(msg)
+        for group in groups.values():
+            ready += group.drain(now)
+        self._pause_full_buffers()
+        return ready
+
+    def _pause_full_buffers(self) -> None:
+        """Stop fetching an input whose buffer is full while another holds it back; resume it once drained."""
+        pause, resume = [], []
+        for p, group in self._groups.items():
+            for topic in self._joined:
+                size, key = group.buffered(topic), (topic, p)
+                if size >= MAX_BUFFERED_RECORDS and key not in self._paused:
+                    pause.append(key)
+                elif size < MAX_BUFFERED_RECORDS // 2 and key in self._paused:
+                    resume.append(key)
+        if pause:
+            self.consumer.pause([TopicPartition(t, p) for t, p in pause])
+            self._paused.update(pause)
+        if resume:
+            self.consumer.resume([TopicPartition(t, p) for t, p in resume])
+            self._paused.difference_update(resume)
 
     def _process_batch(self, msgs: list[Any]) -> None:
         """The per-record path: straight into the task's source; failures go to its error policy."""
@@ -291,7 +337,13 @@ class KafkaStreams:
         assigned = self.consumer.assignment()
         if not assigned:
             return []
-        return [tp for tp in self.consumer.position(assigned) if tp.offset >= 0]
+        positions = [tp for tp in self.consumer.position(assigned) if tp.offset >= 0]
+        if not self._groups:
+            return positions
+        # Records consumed but still buffered are not processed: the commit resumes at the first of them.
+        first = {(t, p): o for p, g in self._groups.items() for t, o in g.first_offsets().items()}
+        return [TopicPartition(tp.topic, tp.partition, first.get((tp.topic, tp.partition), tp.offset))
+                for tp in positions]
 
     def _open_task(self, partition: int) -> Task:
         state = self._files[partition] = StateFile(self.app_dir / str(partition) / "state.db")
@@ -309,6 +361,8 @@ class KafkaStreams:
         for p in partitions:
             task = self.tasks.pop(p, None)
             self._sources.pop(p, None)
+            self._groups.pop(p, None)
+            self._paused.difference_update({key for key in self._paused if key[1] == p})
             if task is not None:
                 self.metrics.update(task.metrics)
             state = self._files.pop(p, None)
@@ -320,6 +374,9 @@ class KafkaStreams:
             if p not in self.tasks:
                 self.tasks[p] = self._open_task(p)
                 self._sources[p] = self.tasks[p].sources
+                if self._joined:
+                    self._groups[p] = PartitionGroup(p, self._joined, self.config.max_task_idle_ms,
+                                                     time.monotonic() * 1000)
         self._assigned_at = time.monotonic()
         log.info("assigned tasks %s", sorted(self.tasks))
 
@@ -362,23 +419,6 @@ class KafkaStreams:
 def _log_purge_failure(future: Any) -> None:
     if future.exception() is not None:
         log.warning("purging a repartition topic failed: %s", future.exception())
-
-
-def _by_timestamp(msgs: list[Any]) -> list[Any]:
-    """Interleave a batch's partitions by record timestamp, keeping each partition's offset order
-    (Kafka Streams' ``PartitionGroup`` choice, within one batch); used for topologies with joins."""
-    if len(msgs) < 2:
-        return msgs
-    runs: dict[tuple[str, int], list[Any]] = {}
-    for msg in msgs:
-        runs.setdefault((msg.topic(), msg.partition()), []).append(msg)
-    if len(runs) == 1:
-        return msgs
-    return list(heapq.merge(*runs.values(), key=_timestamp))
-
-
-def _timestamp(msg: Any) -> int:
-    return int(msg.timestamp()[1])
 
 
 def _wall_ms() -> int:

@@ -74,7 +74,13 @@ def make_topics(bootstrap: str, partitions: int = 6, names=("in", "counts", "win
     new = [NewTopic(t, partitions, 1, config={"retention.ms": "-1"}) for t in topics.values()]
     for future in admin.create_topics(new).values():
         future.result()
-    return topics
+    deadline = time.monotonic() + 30  # the broker's metadata follows the controller shortly after
+    while True:
+        listed = admin.list_topics(timeout=10).topics
+        if all(t in listed and len(listed[t].partitions) == partitions for t in topics.values()):
+            return topics
+        assert time.monotonic() < deadline, f"topics {topics} not in the metadata"
+        time.sleep(0.1)
 
 
 def produce_input(bootstrap: str, topic: str, keys: int, per_key: int, start: int = 0) -> dict[str, list[int]]:
@@ -311,3 +317,46 @@ def test_two_processes_share_partitions_and_one_takes_over_after_kill(kafka_boot
     check_exact(counts, windows, stamps, per_key)
     counts.close()
     windows.close()
+
+
+def read_strings(bootstrap: str, topic: str, count: int, timeout: float = 60) -> list[tuple[str, str]]:
+    """The first ``count`` records of a one-partition topic, as (key, value) strings."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{uuid.uuid4().hex}",
+                         "isolation.level": "read_committed", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    records: list[tuple[str, str]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(records) < count and time.monotonic() < deadline:
+            for msg in consumer.consume(1000, timeout=0.2):
+                if msg.error() is None:
+                    records.append((msg.key().decode(), msg.value().decode()))
+    finally:
+        consumer.close()
+    return records
+
+
+def test_join_waits_for_the_input_that_is_behind(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """The right side's records are large, so it is fetched far more slowly than the left side's
+    backlog; without waiting for it, the left stream time would run ahead and the right records
+    would be dropped as late (no grace). Every pair must join."""
+    topics = make_topics(kafka_bootstrap, partitions=1, names=("left", "right", "joined"))
+    n, padding = 3000, "x" * 3000
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True, "linger.ms": 5})
+    for side in ("left", "right"):
+        for i in range(n):
+            value = f"L{i}" if side == "left" else f"R{i}:{padding}"
+            producer.produce(topics[side], key=f"k{i % 8}", value=value, timestamp=1000 + 10 * i)
+        producer.flush(60)
+    builder = StreamsBuilder()
+    builder.stream(topics["left"], D, D).join(
+        builder.stream(topics["right"], D, D),
+        lambda left, right: f"{left}+{right.split(':')[0]}",
+        JoinWindows.of_time_difference_with_no_grace(5),
+    ).to(topics["joined"], S, S)
+    streams = KafkaStreams(builder.build(), config(kafka_bootstrap, f"lag-{uuid.uuid4().hex[:8]}", tmp_path,
+                                                   **{"consumer.max.partition.fetch.bytes": 65536}))
+    run_in_thread(streams, 4).join(120)
+    joined = read_strings(kafka_bootstrap, topics["joined"], n)
+    assert sorted(v for _, v in joined) == sorted(f"L{i}+R{i}" for i in range(n))
+    assert streams.metrics["late-records"] == 0

@@ -71,26 +71,3 @@ def test_state_dir_is_locked_per_process(tmp_path):
     first.close()
     lock_state_dir(tmp_path / "app").close()
     assert process_id(tmp_path / "app") == process_id(tmp_path / "app")
-
-
-class FakeMsg:
-    def __init__(self, topic, partition, ts):
-        self._t, self._p, self._ts = topic, partition, ts
-
-    def topic(self):
-        return self._t
-
-    def partition(self):
-        return self._p
-
-    def timestamp(self):
-        return (1, self._ts)
-
-
-def test_join_batches_interleave_partitions_by_timestamp_keeping_offset_order():
-    from streams.runtime import _by_timestamp
-
-    batch = [FakeMsg("a", 0, 5), FakeMsg("a", 0, 1), FakeMsg("a", 0, 9), FakeMsg("b", 0, 2), FakeMsg("b", 0, 6)]
-    order = [(m.topic(), m.timestamp()[1]) for m in _by_timestamp(batch)]
-    # "a" keeps 5 before 1 (offset order); heads are compared by timestamp.
-    assert order == [("b", 2), ("a", 5), ("a", 1), ("b", 6), ("a", 9)]
