@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka import KafkaException
 
 from streams.config import StreamsConfig
 from streams.topology import Topology, TopologyError
+
+SOURCE_WAIT_S = 5.0  # how long a missing source topic is looked for before the start fails
 
 
 def partition_counts(admin: AdminClient, topics: list[str], timeout: float = 10.0) -> dict[str, int]:
@@ -24,6 +28,10 @@ def prepare_topics(topology: Topology, config: StreamsConfig, admin: AdminClient
     resolve = topology.resolve(app)
     external = [t for t in topology.sources if t not in topology.repartition_topics]
     counts = partition_counts(admin, external)
+    deadline = time.monotonic() + SOURCE_WAIT_S
+    while len(counts) < len(set(external)) and time.monotonic() < deadline:
+        time.sleep(0.2)  # a topic created a moment ago may not be in the broker's metadata yet
+        counts = partition_counts(admin, external)
     missing = [t for t in external if t not in counts]
     if missing:
         raise TopologyError(f"source topics do not exist: {missing}")

@@ -360,3 +360,11 @@ def test_join_waits_for_the_input_that_is_behind(kafka_bootstrap: str, tmp_path:
     joined = read_strings(kafka_bootstrap, topics["joined"], n)
     assert sorted(v for _, v in joined) == sorted(f"L{i}+R{i}" for i in range(n))
     assert streams.metrics["late-records"] == 0
+
+
+def test_a_missing_source_topic_is_refused_at_start(kafka_bootstrap: str, tmp_path: Path) -> None:
+    builder = StreamsBuilder()
+    builder.stream(f"absent-{uuid.uuid4().hex[:8]}", D, D).to("never", S, S)
+    streams = KafkaStreams(builder.build(), config(kafka_bootstrap, f"app-{uuid.uuid4().hex[:8]}", tmp_path))
+    with pytest.raises(TopologyError, match="source topics do not exist"):
+        streams.run(idle_timeout_s=1, install_signal_handlers=False)
