@@ -12,7 +12,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor
 
 from .base import Dependency, Incompatibility, InvalidSchemaError, ParsedSchema, SchemaFormat
-from .protobuf_compat import Difference, build_side, schema_differences
+from .protobuf_compat import Difference, Side, build_side, schema_differences
 from .protobuf_protoc import FileSet, compile_text, decode_serialized, link_serialized
 from .protobuf_render import default_json_name, render
 
@@ -31,6 +31,7 @@ class ProtobufSchema(ParsedSchema):
         self._normalized = normalized
         self._canonical: str | None = None
         self._pool: descriptor_pool.DescriptorPool | None = None
+        self._compat_side: Side | None = None
 
     def file_descriptor_proto(self) -> descriptor_pb2.FileDescriptorProto:
         """The schema's own ``FileDescriptorProto`` (a copy)."""
@@ -126,8 +127,11 @@ class ProtobufSchema(ParsedSchema):
             for d in self.differences(writer) if not d.compatible
         ]
 
-    def _side(self) -> Any:
-        return build_side(self._files, self._main, _origins(self.dependencies))
+    def _side(self) -> Side:
+        """The indexed types the difference algorithm reads, built once per schema."""
+        if self._compat_side is None:
+            self._compat_side = build_side(self._files, self._main, _origins(self.dependencies))
+        return self._compat_side
 
 
 def _origins(dependencies: Sequence[Dependency]) -> dict[str, tuple[str, int]]:

@@ -3,13 +3,16 @@
 :func:`schema_differences` lists every difference between an original (old)
 and an update (new) file, in Confluent's emission order; the update can read
 data written with the original when each difference is in
-:data:`COMPATIBLE_CHANGES`.
+:data:`COMPATIBLE_CHANGES`. Messages whose :func:`fingerprint` is equal on
+both sides have no difference and are skipped; fingerprints and scope indexes
+are memoised on the :class:`Side`, which a parsed schema builds once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Iterator, Mapping
+from functools import lru_cache
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from google.protobuf import descriptor_pb2
 
@@ -89,11 +92,34 @@ class TypeInfo:
         return not self.is_enum and self.element.options.map_entry
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The messages (map entries left out) and enums declared in a file or a message, by name."""
+
+    messages: dict[str, tuple[int, descriptor_pb2.DescriptorProto]]
+    enums: dict[str, descriptor_pb2.EnumDescriptorProto]
+    message_names: tuple[str, ...]
+    enum_names: tuple[str, ...]
+
+
 @dataclass
 class Side:
-    """One schema of the comparison: its types by full name."""
+    """One schema of the comparison: its types by full name, and memoised scopes and fingerprints."""
 
     types: dict[str, TypeInfo]
+    scopes: dict[str | None, Scope] = field(default_factory=dict)
+    fingerprints: dict[str, tuple] = field(default_factory=dict)
+
+    def scope(self, name: str | None, messages: Iterable[descriptor_pb2.DescriptorProto],
+              enums: Iterable[descriptor_pb2.EnumDescriptorProto]) -> Scope:
+        """The scope of message ``name`` (None: the file's top level), indexed once."""
+        found = self.scopes.get(name)
+        if found is None:
+            by_name = {m.name: (i, m) for i, m in enumerate(_messages(messages))}
+            enums_by_name = {e.name: e for e in enums}
+            found = Scope(by_name, enums_by_name, tuple(by_name), tuple(enums_by_name))
+            self.scopes[name] = found
+        return found
 
 
 def build_side(files: Files, main: str, origins: Mapping[str, tuple[str, int]]) -> Side:
@@ -156,8 +182,16 @@ class _JavaHashSet:
             yield from bucket
 
 
-def java_union_order(original: list[str], update: list[str]) -> list[str]:
+def java_union_order(original: Sequence[str], update: Sequence[str]) -> list[str]:
     """The iteration order of ``new HashSet<>(origMap.keySet())`` plus ``addAll(updateMap.keySet())``."""
+    if not original and not update:
+        return []
+    return list(_union_order(tuple(original), tuple(update)))
+
+
+@lru_cache(maxsize=4096)
+def _union_order(original: tuple[str, ...], update: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`java_union_order`, memoised: the same scopes recur in every version of a subject."""
     first, second = _JavaHashSet(), _JavaHashSet()
     for key in original:
         first.add(key)
@@ -166,7 +200,7 @@ def java_union_order(original: list[str], update: list[str]) -> list[str]:
     union = _JavaHashSet(max(int(len(original) / 0.75) + 1, 16))
     for key in list(first) + list(second):
         union.add(key)
-    return list(union)
+    return tuple(union)
 
 
 @dataclass
@@ -202,8 +236,8 @@ def schema_differences(original: Side, original_fdp: descriptor_pb2.FileDescript
     if original_fdp.package != update_fdp.package:
         ctx.add("PACKAGE_CHANGED")
     _compare_scopes(ctx, original_fdp.package, update_fdp.package,
-                    original_fdp.message_type, update_fdp.message_type,
-                    original_fdp.enum_type, update_fdp.enum_type)
+                    original.scope(None, original_fdp.message_type, original_fdp.enum_type),
+                    update.scope(None, update_fdp.message_type, update_fdp.enum_type))
     return ctx.differences
 
 
@@ -212,13 +246,9 @@ def _messages(messages: Iterable[descriptor_pb2.DescriptorProto]) -> list[descri
 
 
 def _compare_scopes(ctx: Context, original_prefix: str, update_prefix: str,
-                    original_messages: Iterable[descriptor_pb2.DescriptorProto],
-                    update_messages: Iterable[descriptor_pb2.DescriptorProto],
-                    original_enums: Iterable[descriptor_pb2.EnumDescriptorProto],
-                    update_enums: Iterable[descriptor_pb2.EnumDescriptorProto]) -> None:
-    orig = {m.name: (i, m) for i, m in enumerate(_messages(original_messages))}
-    upd = {m.name: (i, m) for i, m in enumerate(_messages(update_messages))}
-    for name in java_union_order(list(orig), list(upd)):
+                    original: Scope, update: Scope) -> None:
+    orig, upd = original.messages, update.messages
+    for name in java_union_order(original.message_names, update.message_names):
         ctx.names.append(name)
         if name not in upd:
             ctx.add("MESSAGE_REMOVED")
@@ -230,9 +260,8 @@ def _compare_scopes(ctx: Context, original_prefix: str, update_prefix: str,
             if orig[name][0] != upd[name][0]:
                 ctx.add("MESSAGE_MOVED")
         ctx.names.pop()
-    orig_enums = {e.name: e for e in original_enums}
-    upd_enums = {e.name: e for e in update_enums}
-    for name in java_union_order(list(orig_enums), list(upd_enums)):
+    orig_enums, upd_enums = original.enums, update.enums
+    for name in java_union_order(original.enum_names, update.enum_names):
         ctx.names.append(name)
         if name not in upd_enums:
             ctx.add("ENUM_REMOVED")
@@ -249,8 +278,9 @@ def _join(prefix: str, name: str) -> str:
 
 def _compare_enum(ctx: Context, original: descriptor_pb2.EnumDescriptorProto,
                   update: descriptor_pb2.EnumDescriptorProto) -> None:
-    orig = {v.number: v.name for v in original.value}
-    upd = {v.number: v.name for v in update.value}
+    orig, upd = _enum_values(original), _enum_values(update)
+    if orig == upd:
+        return
     for number in sorted(set(orig) | set(upd)):
         if number not in upd:
             ctx.add("ENUM_CONST_REMOVED", str(number))
@@ -258,6 +288,10 @@ def _compare_enum(ctx: Context, original: descriptor_pb2.EnumDescriptorProto,
             ctx.add("ENUM_CONST_ADDED", str(number))
         elif orig[number] != upd[number]:
             ctx.add("ENUM_CONST_CHANGED", str(number))
+
+
+def _enum_values(enum: descriptor_pb2.EnumDescriptorProto) -> dict[int, str]:
+    return {v.number: v.name for v in enum.value}
 
 
 def _fields(msg: descriptor_pb2.DescriptorProto, proto3: bool) -> dict[int, _Field]:
@@ -280,6 +314,8 @@ def _label(f: descriptor_pb2.FieldDescriptorProto, proto3: bool) -> str | None:
 
 def _compare_message(ctx: Context, original_name: str, update_name: str,
                      original: descriptor_pb2.DescriptorProto, update: descriptor_pb2.DescriptorProto) -> None:
+    if fingerprint(ctx.original, original_name, original) == fingerprint(ctx.update, update_name, update):
+        return
     key = (original_name, update_name)
     if key not in ctx.seen:
         ctx.seen.add(key)
@@ -287,8 +323,9 @@ def _compare_message(ctx: Context, original_name: str, update_name: str,
         _compare_fields(ctx, _fields(original, orig_info.proto3 if orig_info else True),
                         _fields(update, upd_info.proto3 if upd_info else True),
                         [d.name for d in update.oneof_decl])
-    _compare_scopes(ctx, original_name, update_name, original.nested_type, update.nested_type,
-                    original.enum_type, update.enum_type)
+    _compare_scopes(ctx, original_name, update_name,
+                    ctx.original.scope(original_name, original.nested_type, original.enum_type),
+                    ctx.update.scope(update_name, update.nested_type, update.enum_type))
 
 
 def _compare_fields(ctx: Context, orig: dict[int, _Field], upd: dict[int, _Field],
@@ -409,3 +446,40 @@ def _compare_message_types(ctx: Context, original: str, update: str, path: list[
     ctx.differences.extend(sub.differences)
     if not sub.compatible():
         ctx.add("FIELD_NAMED_TYPE_CHANGED", *path)
+
+
+def fingerprint(side: Side, name: str, msg: descriptor_pb2.DescriptorProto) -> tuple:
+    """Everything the diff of message ``name`` of ``side`` reads, memoised on ``side``.
+
+    When two messages have equal fingerprints, comparing them (fields, nested
+    types, the named types their fields use) yields no difference. Named
+    message types enter as local name and origin: equal on both sides, the
+    diff does not look into them.
+    """
+    found = side.fingerprints.get(name)
+    if found is None:
+        info = side.types.get(name)
+        fields = _fields(msg, info.proto3 if info else True)
+        found = (
+            tuple((tag, f.proto.name, f.oneof, f.label, _type_key(side, _type_of(side, f.proto)))
+                  for tag, f in sorted(fields.items())),
+            tuple((m.name, fingerprint(side, _join(name, m.name), m)) for m in _messages(msg.nested_type)),
+            tuple((e.name, tuple(sorted(_enum_values(e).items()))) for e in msg.enum_type),
+        )
+        side.fingerprints[name] = found
+    return found
+
+
+def _type_key(side: Side, t: FieldType) -> tuple:
+    """What :func:`_compare_types` reads of a field type: enums are all NUMBER scalars,
+    message types are compared by local name and origin (or full name when unresolved)."""
+    if t[0] == "enum":
+        return ("enum",)
+    if t[0] == "map":
+        return ("map", _type_key(side, t[1]), _type_key(side, t[2]))
+    if t[0] == "scalar":
+        return t
+    info = side.types.get(t[1])
+    if info is None:
+        return ("unresolved", t[1])
+    return ("message", _local(t[1], info), info.origin)
