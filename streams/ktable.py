@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from streams import stateless
 from streams.emit import EmitStrategy, Suppressed
+from streams.stream_join import LEFT, RIGHT, ValueJoiner
 from streams.table import TableFilter, TableMapValues
+from streams.table_join import TableTableJoin
 from streams.topology import TopologyError
 
 if TYPE_CHECKING:
@@ -18,7 +20,8 @@ if TYPE_CHECKING:
 class KTable:
     """Updates flow downstream as ``(key, value)`` records; ``None`` values are deletions.
 
-    ``store`` names the materialized state (for stream–table joins and the test driver);
+    ``store`` names the materialized state (for joins and the test driver; a table–table join
+    materializes an input without one, e.g. a ``filter`` or ``map_values`` result);
     ``emit`` is set for windowed aggregations and makes ``suppress``/``final`` possible.
     """
 
@@ -64,6 +67,49 @@ class KTable:
     def final(self, idle_close_ms: int | None = None) -> KTable:
         """Shorthand for ``suppress(Suppressed.until_window_closes(idle_close_ms))``."""
         return self.suppress(Suppressed.until_window_closes(idle_close_ms))
+
+    def join(self, other: KTable, joiner: ValueJoiner, *, name: str | None = None) -> KTable:
+        """Inner join on the key: ``joiner(this_value, other_value)`` while both tables have the key.
+
+        Updates of either side trigger; ``name`` fixes the join's store names across versions.
+        """
+        return self._join(other, joiner, "inner", name)
+
+    def left_join(self, other: KTable, joiner: ValueJoiner, *, name: str | None = None) -> KTable:
+        """Left join: every key of this table, ``joiner(this_value, other_value or None)``."""
+        return self._join(other, joiner, "left", name)
+
+    def outer_join(self, other: KTable, joiner: ValueJoiner, *, name: str | None = None) -> KTable:
+        """Outer join: every key of either table, ``None`` for the side without a row."""
+        return self._join(other, joiner, "outer", name)
+
+    def _join(self, other: KTable, joiner: ValueJoiner, kind: str, name: str | None) -> KTable:
+        """Both inputs are co-partitioned; one without a key–value store is materialized by the join."""
+        if other.builder is not self.builder:
+            raise TopologyError("table-table joins need both tables from the same StreamsBuilder")
+        builder = self.builder
+        builder.topology.copartition_groups.append(set(self.sources | other.sources))
+        join_name = builder.internal_name(name, "table-join")
+        left_store, left_owned = self._join_store(f"{join_name}-this")
+        right_store, right_owned = other._join_store(f"{join_name}-other")
+        stores = (left_store, right_store)
+        left_node = builder.add_node(
+            "table-join-this", lambda r: TableTableJoin(LEFT, stores, left_owned, kind, joiner), [self.node], stores
+        )
+        right_node = builder.add_node(
+            "table-join-other", lambda r: TableTableJoin(RIGHT, stores, right_owned, kind, joiner), [other.node], stores
+        )
+        node = builder.add_node("table-join-merge", lambda r: stateless.PassThrough(), [left_node, right_node])
+        return KTable(builder, node, self.sources | other.sources, None)
+
+    def _join_store(self, name: str) -> tuple[str, bool]:
+        """This table's ``key -> (value, timestamp)`` store, or a new one the join writes (``True``).
+
+        Windowed aggregations keep their stores by window, not by the key they forward.
+        """
+        if self.store is not None and self.emit is None:
+            return self.store, False
+        return self.builder.store_name(name, "table-join"), True
 
     def _then(self, kind: str, factory: Callable[[], Any]) -> KTable:
         node = self.builder.add_node(kind, lambda r: factory(), [self.node])

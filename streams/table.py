@@ -11,6 +11,31 @@ from typing import Any
 from streams.processor import Processor, TaskContext
 
 
+class PreviousRow:
+    """The row (``(value, timestamp)`` or ``None``) that the record being forwarded replaced.
+
+    Kafka Streams' "old value": a table–table join needs it to tell the deletion of a row from a
+    tombstone for a key that had none. Each task's table source publishes one per store.
+    """
+
+    __slots__ = ("row",)
+
+    def __init__(self) -> None:
+        self.row: tuple[Any, int] | None = None
+
+
+def previous_row(ctx: TaskContext, store_name: str) -> PreviousRow | None:
+    """The ``PreviousRow`` published for ``store_name`` by the processor writing it, if any.
+
+    Processors are initialised parents first, so a table's children find it from their ``init``.
+    """
+    return ctx.shared.get(_previous_key(store_name))
+
+
+def _previous_key(store_name: str) -> str:
+    return f"{store_name}:previous"
+
+
 class TableSource(Processor):
     """Upserts every record into the table's store (tombstones delete) and forwards the change."""
 
@@ -21,11 +46,13 @@ class TableSource(Processor):
     def init(self, ctx: TaskContext) -> None:
         super().init(ctx)
         self.store = ctx.store(self.store_name)
+        self.previous = ctx.shared[_previous_key(self.store_name)] = PreviousRow()
 
     def process(self, key: Any, value: Any, ts: int) -> None:
         if key is None:
             self.ctx.drop("null-key-or-value")
             return
+        self.previous.row = self.store.data.get(key)
         if value is None:
             self.store.delete(key)
         else:

@@ -368,3 +368,30 @@ def test_a_missing_source_topic_is_refused_at_start(kafka_bootstrap: str, tmp_pa
     streams = KafkaStreams(builder.build(), config(kafka_bootstrap, f"app-{uuid.uuid4().hex[:8]}", tmp_path))
     with pytest.raises(TopologyError, match="source topics do not exist"):
         streams.run(idle_timeout_s=1, install_signal_handlers=False)
+
+
+def test_table_table_left_join_on_the_broker(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topics = make_topics(kafka_bootstrap, partitions=2, names=("users", "regions", "out"))
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True,
+                         "partitioner": "murmur2_random"})
+    for topic, key, value, ts in [("users", "u1", "ann", 10), ("regions", "u1", "eu", 20),
+                                  ("users", "u2", "bob", 30), ("regions", "u2", "us", 40),
+                                  ("regions", "u1", None, 50), ("users", "u2", "bo", 60)]:
+        producer.produce(topics[topic], key=key, value=value, timestamp=ts)
+        producer.flush(30)
+    builder = StreamsBuilder()
+    users, regions = builder.table(topics["users"], D, D, name="users"), builder.table(topics["regions"], D, D, name="regions")
+    users.left_join(regions, lambda user, region: f"{user}@{region}").to_stream().to(topics["out"], S, S)
+    streams = KafkaStreams(builder.build(), config(kafka_bootstrap, f"tt-{uuid.uuid4().hex[:8]}", tmp_path))
+    run_in_thread(streams, 3).join(60)
+    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": f"read-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topics["out"], p, OFFSET_BEGINNING) for p in range(2)])
+    got: dict[str, list[str]] = defaultdict(list)
+    deadline = time.monotonic() + 30
+    while sum(map(len, got.values())) < 6 and time.monotonic() < deadline:
+        for msg in consumer.consume(100, timeout=0.2):
+            if msg.error() is None:
+                got[msg.key().decode()].append(msg.value().decode())
+    consumer.close()
+    assert dict(got) == {"u1": ["ann@None", "ann@eu", "ann@None"], "u2": ["bob@None", "bob@us", "bo@us"]}
