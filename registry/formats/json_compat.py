@@ -4,6 +4,11 @@
 :func:`compare` lists every difference between an original (old, writer)
 and an update (new, reader) in Confluent's emission order; a pair is
 compatible when every difference is in the policy's compatible set.
+
+The diff of two schemas with equal structural keys and no ``$ref`` is empty
+(:meth:`_Differ.diff`), so the object diff visits only the properties that
+can differ (:func:`_changed_properties`), read from each node's memoised
+:class:`~registry.formats.json_model.PropIndex`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any, NamedTuple
 
 from .base import ensure_recursion_headroom
 from .json_model import (
-    MISSING, Node, hashmap_capacity, hashset_capacity, java_order, value_key,
+    MISSING, Node, hashmap_capacity, hashset_capacity, java_bucket, java_order, value_key,
 )
 
 Diff = tuple[str, tuple[str, ...]]
@@ -58,6 +63,9 @@ PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
 
 MAX_FIXPOINT_ROUNDS = 8
 """Recursive schemas chain many node pairs; the diff recurses once per pair."""
+
+SKIP_IDENTICAL_PROPERTIES = True
+"""Visit only the properties whose diff can be non-empty (False: visit all, for tests)."""
 
 
 class Difference(NamedTuple):
@@ -347,22 +355,49 @@ def _max_matching(left: int, right: int, edges: dict[tuple[int, int], list[Diff]
 
 
 def _object(d: _Differ, out: list[Diff], o: Node, u: Node) -> None:
-    for name in _map_order(o.props):
-        if name in u.props:
-            was, now = name in o.required, name in u.required
-            if was and not now:
-                out.append(("REQUIRED_ATTRIBUTE_REMOVED", ("required", name)))
-            elif now and not was:
-                kind = "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED" if _has_default(u.props[name]) \
-                    else "REQUIRED_ATTRIBUTE_ADDED"
-                out.append((kind, ("required", name)))
-    for name in _union_order(o.props, u.props):
+    for name in _shared_properties(o, u):
+        was, now = name in o.required, name in u.required
+        if was and not now:
+            out.append(("REQUIRED_ATTRIBUTE_REMOVED", ("required", name)))
+        elif now and not was:
+            kind = "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED" if _has_default(u.props[name]) \
+                else "REQUIRED_ATTRIBUTE_ADDED"
+            out.append((kind, ("required", name)))
+    for name in _changed_properties(o, u):
         _property(d, out, o, u, name)
     _dependencies(d, out, o, u)
     _additional(d, out, "additionalProperties", "ADDITIONAL_PROPERTIES", o, u)
     _unevaluated(d, out, "unevaluatedProperties", "UNEVALUATED_PROPERTIES", o.unevaluated, u.unevaluated)
     _limit(out, "maxProperties", "MAX_PROPERTIES", o.max_props, u.max_props)
     _limit(out, "minProperties", "MIN_PROPERTIES", o.min_props, u.min_props)
+
+
+def _shared_properties(o: Node, u: Node) -> list[str]:
+    """The properties of both ``o`` and ``u`` whose required flag may have changed, in ``o``'s map order."""
+    if not SKIP_IDENTICAL_PROPERTIES:
+        return [name for name in _map_order(o.props) if name in u.props]
+    old, new = o.prop_index(), u.prop_index()
+    flipped = [name for name in old.required ^ new.required if name in old.keys and name in new.keys]
+    return sorted(flipped, key=old.position.__getitem__)
+
+
+def _changed_properties(o: Node, u: Node) -> list[str]:
+    """The properties whose diff may be non-empty, in :func:`_union_order`: all but those
+    on both sides with equal keys and no ``$ref`` (their diff is empty)."""
+    if not SKIP_IDENTICAL_PROPERTIES:
+        return _union_order(o.props, u.props)
+    old, new = o.prop_index(), u.prop_index()
+    old_keys, new_keys = old.keys, new.keys
+    changed = [name for name, key in old_keys.items() if key is None or new_keys.get(name) != key]
+    added = [name for name in new_keys if name not in old_keys]
+    capacity = hashset_capacity(len(old_keys), len(old_keys) + len(added))
+
+    def rank(name: str) -> tuple[int, int, int]:
+        if name in old_keys:
+            return java_bucket(name, capacity), 0, old.position[name]
+        return java_bucket(name, capacity), 1, new.position[name]
+
+    return sorted(changed + added, key=rank)
 
 
 def _property(d: _Differ, out: list[Diff], o: Node, u: Node, name: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple
 
 from referencing import Specification
 
@@ -93,6 +93,7 @@ class Node:
         self._target: Callable[[], Node] | None = None
         self._key: tuple | None = None
         self._has_ref = False
+        self._prop_index: PropIndex | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -128,9 +129,34 @@ class Node:
         self.key()
         return self._has_ref
 
+    def prop_index(self) -> PropIndex:
+        """The :class:`PropIndex` of :attr:`props` and :attr:`required` (built once)."""
+        if self._prop_index is None:
+            self._prop_index = _prop_index(self)
+        return self._prop_index
+
+
+class PropIndex(NamedTuple):
+    """What the object diff reads of a node's properties, precomputed."""
+
+    position: dict[str, int]
+    """Each property's place in Java's ``HashMap`` iteration order of :attr:`Node.props`."""
+    keys: dict[str, tuple | None]
+    """Each property's structural key, or None when its schema holds a ``$ref``."""
+    required: frozenset[str]
+    """The names of :attr:`Node.required`."""
+
+
+def _prop_index(node: Node) -> PropIndex:
+    order = java_order(list(node.props), hashmap_capacity(len(node.props)))
+    keys = {name: None if sub.has_ref else sub.key() for name, sub in node.props.items()}
+    return PropIndex({name: i for i, name in enumerate(order)}, keys, frozenset(node.required))
+
 
 EMPTY_LOOP = Node("empty")
-_DEFAULT_FIELDS = vars(Node("empty"))
+_KEY_FIELDS = tuple((name, default) for name, default in vars(Node("empty")).items()
+                    if not name.startswith("_") and name != "kind")
+"""The fields a structural key covers, in :class:`Node`'s order, with their defaults."""
 
 
 def value_key(value: Any) -> Any:
@@ -155,17 +181,14 @@ def _structural_key(node: Node) -> tuple:
     if node.kind == "ref":
         node._has_ref = True
         return ("ref", node.ref, node.title, node.description)
+    attrs = vars(node)
     fields = []
-    for name, val in vars(node).items():
-        if name.startswith("_") or name == "kind" or _is_default(name, val):
+    for name, default in _KEY_FIELDS:
+        val = attrs[name]
+        if val is default or (type(val) is type(default) and val == default):
             continue
         fields.append((name, _field_key(node, val)))
     return (node.kind, tuple(fields))
-
-
-def _is_default(name: str, val: Any) -> bool:
-    default = _DEFAULT_FIELDS[name]
-    return val is default or (type(val) is type(default) and val == default)
 
 
 def _field_key(owner: Node, val: Any) -> Any:
@@ -556,11 +579,13 @@ def java_string_hash(text: str) -> int:
 def java_order(keys: list[str], capacity: int) -> list[str]:
     """The iteration order of a Java ``HashMap``/``HashSet`` of ``keys``
     (given in insertion order) with a table of ``capacity`` buckets."""
-    def bucket(key: str) -> int:
-        h = java_string_hash(key)
-        return (h ^ (h >> 16)) & (capacity - 1)
+    return sorted(keys, key=lambda key: java_bucket(key, capacity))
 
-    return sorted(keys, key=bucket)
+
+def java_bucket(key: str, capacity: int) -> int:
+    """The bucket of ``key`` in a Java hash table of ``capacity`` (a power of two) buckets."""
+    h = java_string_hash(key)
+    return (h ^ (h >> 16)) & (capacity - 1)
 
 
 def hashmap_capacity(size: int) -> int:
