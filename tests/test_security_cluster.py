@@ -193,6 +193,9 @@ def test_an_encoded_dot_segment_is_a_literal_subject_on_the_leader(cluster: tupl
     assert _call(leader, "GET", f"/subjects/{PAYMENTS}/versions", auth=ADMIN)[:2] == (200, [1])
     assert _call(leader, "DELETE", "/subjects/orders-x%2F..%2Fpayments-value", auth=ORDERS)[:2] == (200, [1])
     assert _call(leader, "DELETE", "/subjects/orders-x%2F..%2Fpayments-value?permanent=true", auth=ORDERS)[0] == 200
+    # the follower applies the hard delete a moment later (reads there are eventually consistent)
+    assert _eventually(lambda: "orders-x/../payments-value"
+                       not in _call(follower, "GET", "/subjects?deleted=true", auth=ADMIN)[1]), "delete never replicated"
 
 
 def test_payments_schema_by_id_is_denied_on_the_follower(cluster: tuple[SecureServer, SecureServer]) -> None:
