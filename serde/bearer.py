@@ -48,7 +48,8 @@ class _Retry:
         self.max_retries, self.wait_s, self.max_wait_s = max_retries, wait_s, max_wait_s
 
     def run(self, fetch: Callable[[], dict]) -> dict:
-        for attempt in range(self.max_retries + 1):
+        attempt = 0
+        while True:
             try:
                 return fetch()
             except Exception as exc:
@@ -56,8 +57,8 @@ class _Retry:
                     raise OAuthTokenError(
                         f"Failed to retrieve token after {self.max_retries} attempts due to error: {exc}"
                     ) from None
-                time.sleep(random.uniform(0, min(self.max_wait_s, self.wait_s * 2**attempt)))
-        raise AssertionError("unreachable")
+            time.sleep(random.uniform(0, min(self.max_wait_s, self.wait_s * 2**attempt)))
+            attempt += 1
 
 
 class _Provider:
@@ -127,14 +128,17 @@ def _pool(raw: Any) -> Optional[str]:
     raise TypeError("bearer.auth.identity.pool.id must be a str or a list of str")
 
 
-def _string(conf: dict, key: str, required: bool = True) -> Optional[str]:
+def _optional(conf: dict, key: str) -> Optional[str]:
     value = conf.get(key)
-    if value is None:
-        if required:
-            raise ValueError(f"SchemaRegistryClient: {key} is required with this bearer.auth.credentials.source")
-        return None
-    if not isinstance(value, str):
+    if value is not None and not isinstance(value, str):
         raise TypeError(f"{key} must be a str, not {type(value)}")
+    return value
+
+
+def _required(conf: dict, key: str) -> str:
+    value = _optional(conf, key)
+    if value is None:
+        raise ValueError(f"SchemaRegistryClient: {key} is required with this bearer.auth.credentials.source")
     return value
 
 
@@ -167,13 +171,10 @@ def bearer_auth(conf: dict, retry: tuple[int, float, float], verify: Any, proxy:
         if not isinstance(config, dict):
             raise TypeError("bearer.auth.custom.provider.config must be a dict")
         return BearerAuth(_Custom(function, config))
-    cluster = _string(conf, "bearer.auth.logical.cluster")
-    assert cluster is not None
+    cluster = _required(conf, "bearer.auth.logical.cluster")
     pool = _pool(conf.get("bearer.auth.identity.pool.id"))
     if source == "STATIC_TOKEN":
-        token = _string(conf, "bearer.auth.token")
-        assert token is not None
-        return BearerAuth(_Static(token, cluster, pool))
+        return BearerAuth(_Static(_required(conf, "bearer.auth.token"), cluster, pool))
     http = httpx.Client(verify=verify, proxy=proxy, timeout=30.0)
     if source == "OAUTHBEARER":
         fetch = _client_credentials(http, conf)
@@ -183,11 +184,10 @@ def bearer_auth(conf: dict, retry: tuple[int, float, float], verify: Any, proxy:
 
 
 def _client_credentials(http: httpx.Client, conf: dict) -> Callable[[], dict]:
-    client_id = _string(conf, "bearer.auth.client.id")
-    secret = _string(conf, "bearer.auth.client.secret")
-    scope = _string(conf, "bearer.auth.scope")
-    endpoint = _string(conf, "bearer.auth.issuer.endpoint.url")
-    assert client_id is not None and secret is not None and endpoint is not None
+    client_id = _required(conf, "bearer.auth.client.id")
+    secret = _required(conf, "bearer.auth.client.secret")
+    scope = _required(conf, "bearer.auth.scope")
+    endpoint = _required(conf, "bearer.auth.issuer.endpoint.url")
 
     def fetch() -> dict:
         form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
@@ -200,8 +200,8 @@ def _client_credentials(http: httpx.Client, conf: dict) -> Callable[[], dict]:
 
 def _azure_imds(http: httpx.Client, conf: dict) -> Callable[[], dict]:
     overridden = conf.get("bearer.auth.issuer.endpoint.url") is not None
-    endpoint = _string(conf, "bearer.auth.issuer.endpoint.url", required=False) or AZURE_IMDS_URL
-    query = _string(conf, "bearer.auth.issuer.endpoint.query", required=False)
+    endpoint = _optional(conf, "bearer.auth.issuer.endpoint.url") or AZURE_IMDS_URL
+    query = _optional(conf, "bearer.auth.issuer.endpoint.query")
     if query:
         endpoint = urlunsplit(urlsplit(endpoint)._replace(query=query, fragment=""))
     elif not overridden:
