@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test bench install
+.PHONY: serve test lint bench install
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,10 +13,16 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 serve: install
 	$(BIN)/schemahub serve
 
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 bench: install

@@ -31,15 +31,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from registry import compatibility  # noqa: E402
-from registry.service import RegisterRequest, Registry  # noqa: E402
-from registry.sqlite_store import SQLiteStore  # noqa: E402
+from registry import compatibility
+from registry.service import RegisterRequest, Registry
+from registry.stores.sqlite import SQLiteStore
 
 AVRO_TYPES = ("int", "long", "string", "double", "boolean", "float", "bytes")
 

@@ -28,7 +28,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.server import RegistryServer, free_port  # noqa: E402
+from tests.server import RegistryServer, free_port
 
 CEILING_APP = textwrap.dedent(
     """
@@ -91,7 +91,7 @@ def run_wrk(wrk: str, url: str, connections: int, duration: int, script: str | N
         script_file.write(script)
         script_file.close()
         cmd += ["-s", script_file.name]
-    out = subprocess.run(cmd + [url], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
     if script_file:
         os.unlink(script_file.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))

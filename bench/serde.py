@@ -27,19 +27,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from confluent_kafka.schema_registry import SchemaRegistryClient as CKClient  # noqa: E402
-from confluent_kafka.schema_registry.avro import AvroDeserializer as CKAvroDe  # noqa: E402
-from confluent_kafka.schema_registry.avro import AvroSerializer as CKAvroSer  # noqa: E402
-from confluent_kafka.schema_registry.json_schema import JSONDeserializer as CKJsonDe  # noqa: E402
-from confluent_kafka.schema_registry.json_schema import JSONSerializer as CKJsonSer  # noqa: E402
-from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer as CKProtoDe  # noqa: E402
-from confluent_kafka.schema_registry.protobuf import ProtobufSerializer as CKProtoSer  # noqa: E402
-from confluent_kafka.serialization import MessageField as CKField  # noqa: E402
-from confluent_kafka.serialization import SerializationContext as CKContext  # noqa: E402
-from fastavro import parse_schema, schemaless_reader, schemaless_writer  # noqa: E402
+from confluent_kafka.schema_registry import SchemaRegistryClient as CKClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer as CKAvroDe
+from confluent_kafka.schema_registry.avro import AvroSerializer as CKAvroSer
+from confluent_kafka.schema_registry.json_schema import JSONDeserializer as CKJsonDe
+from confluent_kafka.schema_registry.json_schema import JSONSerializer as CKJsonSer
+from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer as CKProtoDe
+from confluent_kafka.schema_registry.protobuf import ProtobufSerializer as CKProtoSer
+from confluent_kafka.serialization import MessageField as CKField
+from confluent_kafka.serialization import SerializationContext as CKContext
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-import serde  # noqa: E402
-from tests.server import RegistryServer  # noqa: E402
+import serde
+from tests.server import RegistryServer
 
 AVRO_SCHEMA = {
     "type": "record", "name": "Order", "namespace": "bench",

@@ -24,15 +24,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from confluent_kafka import Producer  # noqa: E402
+from confluent_kafka import Producer
 
-from registry.kafka_records import encode  # noqa: E402
-from registry.kafka_store import KafkaStore  # noqa: E402
-from registry.records import SchemaRecord  # noqa: E402
-from registry.service import RegisterRequest, Registry  # noqa: E402
-from registry.sqlite_store import SQLiteStore  # noqa: E402
-from registry.state import RegistryState  # noqa: E402
-from registry.store import Store  # noqa: E402
+from registry.service import RegisterRequest, Registry
+from registry.state import RegistryState
+from registry.stores.base import Store
+from registry.stores.kafka import KafkaStore
+from registry.stores.kafka_records import encode
+from registry.stores.records import SchemaRecord
+from registry.stores.sqlite import SQLiteStore
 
 
 def schema(n: int) -> str:

@@ -26,8 +26,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .formats.base import Incompatibility, ParsedSchema
 
@@ -57,7 +58,7 @@ class CompatibilityResult:
 
 # -- the engines, memoised by content ------------------------------------------
 
-_pair_cache: "OrderedDict[tuple[str, str, str], tuple[Incompatibility, ...]]" = OrderedDict()
+_pair_cache: OrderedDict[tuple[str, str, str], tuple[Incompatibility, ...]] = OrderedDict()
 _pair_lock = threading.Lock()
 _FINGERPRINT_ATTR = "_schemahub_compat_fingerprint"
 

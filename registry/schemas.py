@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from .errors import InvalidSchema
 from .formats import SCHEMA_TYPES, Dependency, InvalidSchemaError, ParsedSchema, Reference, get_format
-from .records import SchemaRecord
 from .state import RegistryState
+from .stores.records import SchemaRecord
 from .subjects import context_of, resolve_reference_subject
 
 MAX_REFERENCE_DEPTH = 64

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
 from urllib.parse import unquote
 
 from . import config as cfg
@@ -37,7 +37,10 @@ from .errors import (
     VersionSoftDeleted,
 )
 from .formats import ParsedSchema, Reference
-from .records import (
+from .schemas import SchemaInput, SchemaParser
+from .state import RegistryState, Subject
+from .stores.base import Store
+from .stores.records import (
     ClearSubjectRecord,
     ConfigRecord,
     ContextRecord,
@@ -48,9 +51,6 @@ from .records import (
     SchemaTombstone,
     content_key,
 )
-from .schemas import SchemaInput, SchemaParser
-from .state import RegistryState, Subject
-from .store import Store
 from .subjects import (
     DEFAULT_CONTEXT,
     WILDCARD,

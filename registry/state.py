@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 
-from .records import (
+from .stores.records import (
     ClearSubjectRecord,
     ConfigRecord,
     ContextRecord,
@@ -21,7 +21,6 @@ from .records import (
     SchemaTombstone,
 )
 from .subjects import DEFAULT_CONTEXT, context_of, resolve_reference_subject
-
 
 RESPONSE_CACHE_SIZE = 10_000
 

@@ -16,10 +16,18 @@ from .context import MessageField, SerializationContext
 from .json_schema import JSONDeserializer, JSONSerializer
 from .producer import SerializingProducer
 from .protobuf import ProtobufDeserializer, ProtobufSerializer, message_to_dict
-from .strategies import (record_subject_name_strategy, reference_subject_name_strategy,
-                         topic_record_subject_name_strategy, topic_subject_name_strategy)
-from .wire import (dual_schema_id_deserializer, header_schema_id_serializer, prefix_schema_id_deserializer,
-                   prefix_schema_id_serializer)
+from .strategies import (
+                         record_subject_name_strategy,
+                         reference_subject_name_strategy,
+                         topic_record_subject_name_strategy,
+                         topic_subject_name_strategy,
+)
+from .wire import (
+                         dual_schema_id_deserializer,
+                         header_schema_id_serializer,
+                         prefix_schema_id_deserializer,
+                         prefix_schema_id_serializer,
+)
 
 __all__ = [
     "AvroDeserializer", "AvroSerializer", "DeserializingConsumer", "JSONDeserializer", "JSONSerializer",

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka.schema_registry import Schema
 from confluent_kafka.serialization import SerializationError
@@ -45,10 +46,10 @@ DESERIALIZER_DEFAULTS: dict[str, Any] = {
 class WriterState:
     """The schema a serializer writes with for one topic/field."""
 
-    __slots__ = ("schema_id", "guid", "schema", "prefix", "header", "parsed", "expires")
+    __slots__ = ("expires", "guid", "header", "parsed", "prefix", "schema", "schema_id")
 
-    def __init__(self, schema_id: int, guid: Optional[str], schema: Schema, prefix: bytes,
-                 header: Optional[bytes], parsed: Any, expires: Optional[float]) -> None:
+    def __init__(self, schema_id: int, guid: str | None, schema: Schema, prefix: bytes,
+                 header: bytes | None, parsed: Any, expires: float | None) -> None:
         self.schema_id = schema_id
         self.guid = guid
         self.schema = schema
@@ -63,9 +64,10 @@ class SerializerBase:
 
     _owner = "Serializer"
     _schema_type = "AVRO"
-    _fmt: Optional[str] = None
+    _fmt: str | None = None
+    _schema: Schema | None = None
 
-    def _configure(self, client: Any, conf: Optional[dict], defaults: dict[str, Any]) -> dict[str, Any]:
+    def _configure(self, client: Any, conf: dict | None, defaults: dict[str, Any]) -> dict[str, Any]:
         merged = _config.take(self._owner, defaults, conf, booleans=tuple(
             k for k in ("auto.register.schemas", "normalize.schemas", "use.latest.version", "validate",
                         "skip.known.types", "use.deprecated.format", "validate.strict",
@@ -97,13 +99,15 @@ class SerializerBase:
     def _parse_writer(self, schema: Schema) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _message_indexes(self) -> Optional[list[int]]:
+    def _message_indexes(self) -> list[int] | None:
         return None
 
-    def _record_name(self) -> Optional[str]:
+    def _record_name(self) -> str | None:
         return None
 
     def _schema_to_register(self, ctx: Any) -> Schema:
+        if self._schema is None:
+            raise SerializationError(f"{self._owner}: no schema to register (give schema_str or use.latest.version)")
         return self._schema
 
     def _state(self, ctx: Any) -> WriterState:
@@ -162,6 +166,7 @@ class SerializerBase:
     def _frame(self, state: WriterState, payload: bytes, ctx: Any) -> bytes:
         """Frame a payload for the header and custom id modes (the prefix mode is inlined)."""
         if self._id_mode == "header":
+            assert state.header is not None  # header mode states are built with their header
             wire.add_header(ctx, state.header)
             return payload
         schema_id = wire.confluent_schema_id(self._schema_type, state.schema_id, state.guid,
@@ -173,10 +178,10 @@ class DeserializerBase:
     """Configuration, subject resolution and writer/reader schema lookup."""
 
     _owner = "Deserializer"
-    _fmt: Optional[str] = None
+    _fmt: str | None = None
     _protobuf = False
 
-    def _configure(self, client: Any, conf: Optional[dict], defaults: dict[str, Any]) -> dict[str, Any]:
+    def _configure(self, client: Any, conf: dict | None, defaults: dict[str, Any]) -> dict[str, Any]:
         merged = _config.take(self._owner, defaults, conf, booleans=tuple(
             k for k in ("use.latest.version", "validate", "use.deprecated.format", "return.dict") if k in defaults))
         self._registry = client
@@ -202,7 +207,7 @@ class DeserializerBase:
             return self._registry.get_schema(ref.id, subject, fmt=self._fmt)
         return self._registry.get_schema_by_guid(ref.guid, fmt=self._fmt)
 
-    def _latest(self, ctx: Any, record_name: Optional[str]) -> Optional[Any]:
+    def _latest(self, ctx: Any, record_name: str | None) -> Any | None:
         """The latest registered schema for the subject (reader schema), when configured."""
         if not (self._use_latest or self._latest_metadata is not None):
             return None
@@ -214,8 +219,8 @@ class DeserializerBase:
         return self._registry.get_latest_version(subject, fmt=self._fmt)
 
 
-def resolve_dependencies(client: Any, schema: Schema, fmt: Optional[str] = None,
-                         _cache: Optional[dict] = None) -> list[Dependency]:
+def resolve_dependencies(client: Any, schema: Schema, fmt: str | None = None,
+                         _cache: dict | None = None) -> list[Dependency]:
     """The schema's references, fetched and parsed with ``registry.formats`` (recursively)."""
     cache = _cache if _cache is not None else {}
     out = []
@@ -232,7 +237,7 @@ def resolve_dependencies(client: Any, schema: Schema, fmt: Optional[str] = None,
     return out
 
 
-def call_hook(hook: Optional[Callable[[Any, Any], Any]], value: Any, ctx: Any, what: str) -> Any:
+def call_hook(hook: Callable[[Any, Any], Any] | None, value: Any, ctx: Any, what: str) -> Any:
     if hook is None:
         return value
     if ctx is None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import json
 import struct
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from confluent_kafka.schema_registry import Schema
 from confluent_kafka.serialization import SerializationError
@@ -20,12 +21,12 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from ._base import DESERIALIZER_DEFAULTS, SERIALIZER_DEFAULTS, DeserializerBase, SerializerBase, call_hook
 from .context import SerializationContext
 
-__all__ = ["AvroSerializer", "AvroDeserializer"]
+__all__ = ["AvroDeserializer", "AvroSerializer"]
 
 _ID = struct.Struct(">I")
 
 
-def _probe_write_data() -> Optional[Callable[..., None]]:
+def _probe_write_data() -> Callable[..., None] | None:
     """fastavro's compiled ``write_data(bytearray, datum, schema, named, fname, options)``.
 
     ``schemaless_writer`` is exactly ``parse_schema`` + this call; calling it directly
@@ -34,7 +35,7 @@ def _probe_write_data() -> Optional[Callable[..., None]]:
     bytes as ``schemaless_writer`` on a probe record; otherwise the public API is used.
     """
     try:
-        from fastavro._write import write_data
+        from fastavro._write import write_data  # type: ignore[attr-defined]  # the compiled writer
     except ImportError:  # pragma: no cover - pure-Python fastavro
         return None
     try:
@@ -70,9 +71,9 @@ def _schema_loads(schema_str: str) -> Schema:
 class _Parsed:
     """A fastavro-parsed schema, its record name and whether it is a top-level bytes."""
 
-    __slots__ = ("schema", "name", "is_bytes", "named")
+    __slots__ = ("is_bytes", "name", "named", "schema")
 
-    def __init__(self, schema: Any, name: Optional[str], named: Optional[dict] = None) -> None:
+    def __init__(self, schema: Any, name: str | None, named: dict | None = None) -> None:
         self.schema = schema
         self.name = name
         self.named = named if named is not None else {}
@@ -100,7 +101,7 @@ def parse_avro(client: Any, schema: Schema, cache: dict) -> _Parsed:
         return hit
     named: dict = {}
     _named_refs(client, schema, named, set())
-    raw = json.loads(_schema_loads(schema.schema_str).schema_str)
+    raw = json.loads(_schema_loads(schema.schema_str or "").schema_str or "")
     parsed = parse_schema(raw, named_schemas=named)
     if isinstance(parsed, dict):
         name = parsed.get("name", raw.get("type") if isinstance(raw, dict) else None)
@@ -122,11 +123,11 @@ class AvroSerializer(SerializerBase):
 
     _owner = "AvroSerializer"
     _schema_type = "AVRO"
-    _DEFAULTS = {**SERIALIZER_DEFAULTS, "validate.strict": False, "validate.strict.allow.default": False}
+    _DEFAULTS: ClassVar[dict[str, Any]] = {**SERIALIZER_DEFAULTS, "validate.strict": False, "validate.strict.allow.default": False}
 
-    def __init__(self, schema_registry_client: Any, schema_str: Union[str, Schema, None] = None,
-                 to_dict: Optional[Callable[[Any, SerializationContext], dict]] = None,
-                 conf: Optional[dict] = None, rule_conf: Optional[dict] = None, rule_registry: Any = None) -> None:
+    def __init__(self, schema_registry_client: Any, schema_str: str | Schema | None = None,
+                 to_dict: Callable[[Any, SerializationContext], dict] | None = None,
+                 conf: dict | None = None, rule_conf: dict | None = None, rule_registry: Any = None) -> None:
         merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
         self._strict = merged["validate.strict"]
         self._strict_default = merged["validate.strict.allow.default"]
@@ -137,7 +138,7 @@ class AvroSerializer(SerializerBase):
         self._fast_value: dict[str, tuple] = {}
         self._fast_key: dict[str, tuple] = {}
         if isinstance(schema_str, str):
-            self._schema: Optional[Schema] = _schema_loads(schema_str)
+            self._schema: Schema | None = _schema_loads(schema_str)
         elif isinstance(schema_str, Schema):
             self._schema = schema_str
         elif schema_str is None:
@@ -150,13 +151,13 @@ class AvroSerializer(SerializerBase):
         self._name = parse_avro(schema_registry_client, self._schema, self._parsed_cache).name \
             if self._schema is not None else None
 
-    def _record_name(self) -> Optional[str]:
+    def _record_name(self) -> str | None:
         return self._name
 
     def _parse_writer(self, schema: Schema) -> _Parsed:
         return parse_avro(self._registry, schema, self._parsed_cache)
 
-    def __call__(self, obj: Any, ctx: Optional[SerializationContext] = None) -> Optional[bytes]:
+    def __call__(self, obj: Any, ctx: SerializationContext | None = None) -> bytes | None:
         if obj is None:
             return None
         # Fast path: V0 prefix, no to_dict, no expiring "latest" schema; cached per topic.
@@ -177,12 +178,11 @@ class AvroSerializer(SerializerBase):
                     raise SerializationError(f"AvroSerializer: record does not match the schema: {exc}") from exc
         return self._serialize(obj, ctx)
 
-    def _serialize(self, obj: Any, ctx: Optional[SerializationContext]) -> bytes:
+    def _serialize(self, obj: Any, ctx: SerializationContext | None) -> bytes:
         state = self._state(ctx)
         fast = (self._id_mode == "prefix" and self._to_dict is None and state.expires is None
-                and not self._strict and not self._strict_default and not state.parsed.is_bytes
-                and ctx is not None and isinstance(ctx.topic, str))
-        if fast:
+                and not self._strict and not self._strict_default and not state.parsed.is_bytes)
+        if fast and ctx is not None and isinstance(ctx.topic, str):
             (self._fast_value if ctx.field == "value" else self._fast_key)[ctx.topic] = \
                 (state.prefix, state.parsed.schema, state.parsed.named)
         if self._to_dict is not None:
@@ -214,10 +214,10 @@ class AvroDeserializer(DeserializerBase):
 
     _owner = "AvroDeserializer"
 
-    def __init__(self, schema_registry_client: Any, schema_str: Union[str, Schema, None] = None,
-                 from_dict: Optional[Callable[[dict, SerializationContext], Any]] = None,
-                 return_record_name: bool = False, conf: Optional[dict] = None,
-                 rule_conf: Optional[dict] = None, rule_registry: Any = None) -> None:
+    def __init__(self, schema_registry_client: Any, schema_str: str | Schema | None = None,
+                 from_dict: Callable[[dict, SerializationContext], Any] | None = None,
+                 return_record_name: bool = False, conf: dict | None = None,
+                 rule_conf: dict | None = None, rule_registry: Any = None) -> None:
         self._configure(schema_registry_client, conf, DESERIALIZER_DEFAULTS)
         if from_dict is not None and not callable(from_dict):
             raise ValueError("from_dict must be callable with the signature from_dict(dict, SerializationContext)")
@@ -247,7 +247,7 @@ class AvroDeserializer(DeserializerBase):
             self._entries[ref.key] = entry
         return entry
 
-    def __call__(self, data: Optional[bytes], ctx: Optional[SerializationContext] = None) -> Any:
+    def __call__(self, data: bytes | None, ctx: SerializationContext | None = None) -> Any:
         if data is None:
             return None
         if (ctx is not None and ctx.headers) or not data or data[0] != 0 or len(data) < 5:

@@ -22,7 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Generator
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -57,7 +57,7 @@ class _Retry:
                     raise OAuthTokenError(
                         f"Failed to retrieve token after {self.max_retries} attempts due to error: {exc}"
                     ) from None
-            time.sleep(random.uniform(0, min(self.max_wait_s, self.wait_s * 2**attempt)))
+            time.sleep(random.uniform(0, min(self.max_wait_s, self.wait_s * 2**attempt)))  # noqa: S311 - retry jitter, not a secret
             attempt += 1
 
 
@@ -67,7 +67,7 @@ class _Provider:
 
 
 class _Static(_Provider):
-    def __init__(self, token: str, cluster: str, pool: Optional[str]) -> None:
+    def __init__(self, token: str, cluster: str, pool: str | None) -> None:
         self._fields = _fields(token, cluster, pool)
 
     def fields(self) -> Fields:
@@ -77,7 +77,7 @@ class _Static(_Provider):
 class _Fetched(_Provider):
     """A token fetched over HTTP and kept until ``REFRESH_AFTER`` of its lifetime has passed."""
 
-    def __init__(self, fetch: Callable[[], dict], cluster: str, pool: Optional[str], retry: _Retry) -> None:
+    def __init__(self, fetch: Callable[[], dict], cluster: str, pool: str | None, retry: _Retry) -> None:
         self._fetch, self._cluster, self._pool, self._retry = fetch, cluster, pool, retry
         self._token = ""
         self._refresh_at = 0.0
@@ -113,14 +113,14 @@ class _Custom(_Provider):
         return _fields(fields["bearer.auth.token"], fields["bearer.auth.logical.cluster"], _pool(pool))
 
 
-def _fields(token: str, cluster: str, pool: Optional[str]) -> Fields:
+def _fields(token: str, cluster: str, pool: str | None) -> Fields:
     headers = {"Authorization": f"Bearer {token}", "target-sr-cluster": cluster}
     if pool is not None:
         headers["Confluent-Identity-Pool-Id"] = pool
     return headers
 
 
-def _pool(raw: Any) -> Optional[str]:
+def _pool(raw: Any) -> str | None:
     if raw is None or isinstance(raw, str):
         return raw
     if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
@@ -128,7 +128,7 @@ def _pool(raw: Any) -> Optional[str]:
     raise TypeError("bearer.auth.identity.pool.id must be a str or a list of str")
 
 
-def _optional(conf: dict, key: str) -> Optional[str]:
+def _optional(conf: dict, key: str) -> str | None:
     value = conf.get(key)
     if value is not None and not isinstance(value, str):
         raise TypeError(f"{key} must be a str, not {type(value)}")
@@ -153,7 +153,7 @@ class BearerAuth(httpx.Auth):
         yield request
 
 
-def bearer_auth(conf: dict, retry: tuple[int, float, float], verify: Any, proxy: Any) -> Optional[BearerAuth]:
+def bearer_auth(conf: dict, retry: tuple[int, float, float], verify: Any, proxy: Any) -> BearerAuth | None:
     """The ``httpx.Auth`` for ``conf``'s ``bearer.auth.*`` keys, or None when no source is set."""
     source = conf.get("bearer.auth.credentials.source")
     if source is None:

@@ -26,7 +26,8 @@ import threading
 import time
 import urllib.parse
 from collections import OrderedDict
-from typing import Any, Callable, Hashable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import orjson
@@ -37,7 +38,7 @@ from . import config as _config
 from .bearer import KEYS as BEARER_KEYS
 from .bearer import bearer_auth
 
-__all__ = ["SchemaRegistryClient", "SchemaRegistryError", "Schema", "SchemaReference", "RegisteredSchema"]
+__all__ = ["RegisteredSchema", "Schema", "SchemaReference", "SchemaRegistryClient", "SchemaRegistryError"]
 
 RETRIABLE = frozenset({408, 429, 500, 502, 503, 504})
 _CLIENT_VERSION = "python/schemahub-serde"
@@ -66,13 +67,13 @@ _DEFAULTS: dict[str, Any] = {
 class _LRU:
     """A thread-safe LRU map of at most ``capacity`` entries, optionally with a TTL."""
 
-    def __init__(self, capacity: int, ttl: Optional[float] = None) -> None:
+    def __init__(self, capacity: int, ttl: float | None = None) -> None:
         self.capacity = max(1, int(capacity))
         self.ttl = ttl
-        self._data: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._data: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> Any:
+    def get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
             item = self._data.get(key)
             if item is None:
@@ -83,14 +84,14 @@ class _LRU:
             self._data.move_to_end(key)
             return item[1]
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
         with self._lock:
             self._data[key] = (time.monotonic(), value)
             self._data.move_to_end(key)
             while len(self._data) > self.capacity:
                 self._data.popitem(last=False)
 
-    def evict(self, predicate: Callable[[Hashable], bool]) -> None:
+    def evict(self, predicate: Callable[[tuple[Any, ...]], bool]) -> None:
         with self._lock:
             for key in [k for k in self._data if predicate(k)]:
                 del self._data[key]
@@ -111,7 +112,7 @@ def _schema_body(schema: Schema) -> dict[str, Any]:
     return schema.to_dict()
 
 
-def _registered(payload: dict[str, Any], schema: Optional[Schema] = None, subject: Optional[str] = None,
+def _registered(payload: dict[str, Any], schema: Schema | None = None, subject: str | None = None,
                 ) -> RegisteredSchema:
     if schema is None or "schema" in payload:
         schema = Schema.from_dict(payload)
@@ -128,7 +129,7 @@ class SchemaRegistryClient:
         url = conf["url"]
         if not isinstance(url, str) or not url.strip():
             raise ValueError("SchemaRegistryClient: url is required (one URL or several, comma-separated)")
-        auth: Optional[tuple[str, str]] = None
+        auth: tuple[str, str] | None = None
         self._urls: list[str] = []
         for raw in url.split(","):
             raw = raw.strip()
@@ -139,7 +140,7 @@ class SchemaRegistryClient:
                 raise ValueError(f"SchemaRegistryClient: invalid url {raw!r} (http:// or https:// expected)")
             if parts.username is not None:
                 auth = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
-                netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+                netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
                 parts = parts._replace(netloc=netloc)
             self._urls.append(urllib.parse.urlunsplit(parts).rstrip("/"))
         source = (conf["basic.auth.credentials.source"] or "").upper()
@@ -159,7 +160,7 @@ class SchemaRegistryClient:
             if conf["ssl.key.location"]:
                 cert = (conf["ssl.certificate.location"], conf["ssl.key.location"])
                 if conf["ssl.key.password"]:
-                    cert = cert + (conf["ssl.key.password"],)
+                    cert = (*cert, conf["ssl.key.password"])
             else:
                 cert = conf["ssl.certificate.location"]
         elif conf["ssl.key.location"]:
@@ -192,7 +193,7 @@ class SchemaRegistryClient:
         self._current = 0
         capacity = int(conf["cache.capacity"])
         ttl = conf["cache.latest.ttl.sec"]
-        self.latest_ttl: Optional[float] = float(ttl) if ttl is not None else None
+        self.latest_ttl: float | None = float(ttl) if ttl is not None else None
         self._by_id = _LRU(capacity)
         self._by_guid = _LRU(capacity)
         self._by_schema = _LRU(capacity)
@@ -208,14 +209,14 @@ class SchemaRegistryClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "SchemaRegistryClient":
+    def __enter__(self) -> SchemaRegistryClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
     def _backoff(self, attempt: int) -> float:
-        return random.uniform(0, min(self._max_wait, self._wait * (2 ** attempt)))
+        return random.uniform(0, min(self._max_wait, self._wait * (2 ** attempt)))  # noqa: S311 - retry jitter, not a secret
 
     def _request(self, method: str, path: str, body: Any = None, params: Any = None) -> Any:
         if body is None:
@@ -224,8 +225,8 @@ class SchemaRegistryClient:
         else:
             headers = {"Content-Type": _CONTENT_TYPE, "Confluent-Accept-Unknown-Properties": "true"}
             content = orjson.dumps(body)
-        last_error: Optional[BaseException] = None
-        response: Optional[httpx.Response] = None
+        last_error: BaseException | None = None
+        response: httpx.Response | None = None
         for attempt in range(self._max_retries + 1):
             n = len(self._urls)
             for step in range(n):
@@ -264,7 +265,9 @@ class SchemaRegistryClient:
 
     def register_schema(self, subject_name: str, schema: Schema, normalize_schemas: bool = False) -> int:
         """Register ``schema`` under ``subject_name``; its id (cached per subject and schema)."""
-        return self.register_schema_full_response(subject_name, schema, normalize_schemas).schema_id
+        schema_id = self.register_schema_full_response(subject_name, schema, normalize_schemas).schema_id
+        assert schema_id is not None  # every registration answer carries the id
+        return schema_id
 
     def register_schema_full_response(self, subject_name: str, schema: Schema,
                                       normalize_schemas: bool = False) -> RegisteredSchema:
@@ -281,13 +284,13 @@ class SchemaRegistryClient:
         self._by_schema.put(key, result)
         return result
 
-    def get_schema(self, schema_id: int, subject_name: Optional[str] = None, fmt: Optional[str] = None,
-                   reference_format: Optional[str] = None) -> Schema:
+    def get_schema(self, schema_id: int, subject_name: str | None = None, fmt: str | None = None,
+                   reference_format: str | None = None) -> Schema:
         """The schema with ``schema_id`` (``subject_name`` is a context hint)."""
         return self._get_schema_entry(schema_id, subject_name, fmt, reference_format)[1]
 
-    def _get_schema_entry(self, schema_id: int, subject_name: Optional[str], fmt: Optional[str],
-                          reference_format: Optional[str] = None) -> tuple[Optional[str], Schema]:
+    def _get_schema_entry(self, schema_id: int, subject_name: str | None, fmt: str | None,
+                          reference_format: str | None = None) -> tuple[str | None, Schema]:
         key = (schema_id, subject_name, fmt, reference_format)
         hit = self._by_id.get(key)
         if hit is not None:
@@ -306,7 +309,7 @@ class SchemaRegistryClient:
             self._by_guid.put((entry[0], fmt), entry[1])
         return entry
 
-    def get_schema_by_guid(self, guid: str, fmt: Optional[str] = None) -> Schema:
+    def get_schema_by_guid(self, guid: str, fmt: str | None = None) -> Schema:
         key = (str(guid).lower(), fmt)
         hit = self._by_guid.get(key)
         if hit is not None:
@@ -320,7 +323,7 @@ class SchemaRegistryClient:
     def get_schema_types(self) -> list[str]:
         return self._request("GET", "/schemas/types")
 
-    def get_subjects_by_schema_id(self, schema_id: int, subject_name: Optional[str] = None,
+    def get_subjects_by_schema_id(self, schema_id: int, subject_name: str | None = None,
                                   deleted: bool = False, offset: int = 0, limit: int = -1) -> list[str]:
         params: dict[str, Any] = {"offset": offset, "limit": limit}
         if subject_name is not None:
@@ -329,7 +332,7 @@ class SchemaRegistryClient:
             params["deleted"] = "true"
         return self._request("GET", f"/schemas/ids/{int(schema_id)}/subjects", params=params)
 
-    def get_schema_versions(self, schema_id: int, subject_name: Optional[str] = None, deleted: bool = False,
+    def get_schema_versions(self, schema_id: int, subject_name: str | None = None, deleted: bool = False,
                             offset: int = 0, limit: int = -1) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"offset": offset, "limit": limit}
         if subject_name is not None:
@@ -339,7 +342,7 @@ class SchemaRegistryClient:
         return self._request("GET", f"/schemas/ids/{int(schema_id)}/versions", params=params)
 
     def lookup_schema(self, subject_name: str, schema: Schema, normalize_schemas: bool = False,
-                      fmt: Optional[str] = None, deleted: bool = False) -> RegisteredSchema:
+                      fmt: str | None = None, deleted: bool = False) -> RegisteredSchema:
         """The registered version of ``schema`` under ``subject_name`` (404 when absent)."""
         key = ("lookup", subject_name, schema, normalize_schemas, fmt, deleted)
         hit = self._by_schema.get(key)
@@ -354,7 +357,7 @@ class SchemaRegistryClient:
         self._by_schema.put(key, result)
         return result
 
-    def get_subjects(self, subject_prefix: Optional[str] = None, deleted: bool = False,
+    def get_subjects(self, subject_prefix: str | None = None, deleted: bool = False,
                      deleted_only: bool = False, offset: int = 0, limit: int = -1) -> list[str]:
         params: dict[str, Any] = {"deleted": _bool(deleted).lower(), "deleted_only": _bool(deleted_only).lower(),
                                   "offset": offset, "limit": limit}
@@ -365,13 +368,14 @@ class SchemaRegistryClient:
     def delete_subject(self, subject_name: str, permanent: bool = False) -> list[int]:
         result = self._request("DELETE", f"/subjects/{_q(subject_name)}",
                                params={"permanent": "true"} if permanent else None)
-        self._latest.evict(lambda k: k == subject_name)
+        self._latest.evict(lambda k: k[0] == subject_name)
+        self._latest_metadata.evict(lambda k: k[0] == subject_name)
         if permanent:
             self._by_schema.evict(lambda k: k[1] == subject_name)
             self._by_version.evict(lambda k: k[0] == subject_name)
         return result
 
-    def get_latest_version(self, subject_name: str, fmt: Optional[str] = None) -> RegisteredSchema:
+    def get_latest_version(self, subject_name: str, fmt: str | None = None) -> RegisteredSchema:
         """The latest version (cached; refreshed after ``cache.latest.ttl.sec`` when set)."""
         key = (subject_name, fmt)
         hit = self._latest.get(key)
@@ -384,7 +388,7 @@ class SchemaRegistryClient:
         return result
 
     def get_latest_with_metadata(self, subject_name: str, metadata: dict[str, str], deleted: bool = False,
-                                 fmt: Optional[str] = None) -> RegisteredSchema:
+                                 fmt: str | None = None) -> RegisteredSchema:
         key = (subject_name, tuple(sorted(metadata.items())), deleted, fmt)
         hit = self._latest_metadata.get(key)
         if hit is not None:
@@ -401,7 +405,7 @@ class SchemaRegistryClient:
         return result
 
     def get_version(self, subject_name: str, version: int | str, deleted: bool = False,
-                    fmt: Optional[str] = None) -> RegisteredSchema:
+                    fmt: str | None = None) -> RegisteredSchema:
         cacheable = version != "latest"
         key = (subject_name, version, deleted, fmt)
         if cacheable:
@@ -437,13 +441,13 @@ class SchemaRegistryClient:
 
     # -- config and compatibility -----------------------------------------
 
-    def set_compatibility(self, subject_name: Optional[str] = None, level: Optional[str] = None) -> dict[str, Any]:
+    def set_compatibility(self, subject_name: str | None = None, level: str | None = None) -> dict[str, Any]:
         if level is None:
             raise ValueError("level must be set")
         path = "/config" if subject_name is None else f"/config/{_q(subject_name)}"
         return self._request("PUT", path, {"compatibility": str(getattr(level, "value", level)).upper()})
 
-    def get_compatibility(self, subject_name: Optional[str] = None) -> str:
+    def get_compatibility(self, subject_name: str | None = None) -> str:
         path = "/config" if subject_name is None else f"/config/{_q(subject_name)}"
         return self._request("GET", path)["compatibilityLevel"]
 

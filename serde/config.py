@@ -7,7 +7,8 @@ know with a ValueError naming the key and listing the accepted ones.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 _REQUIRED = object()
 

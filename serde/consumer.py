@@ -25,14 +25,14 @@ consumer's connection settings (``bootstrap.servers``, ``security.*``,
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.error import ConsumeError, KeyDeserializationError, ValueDeserializationError
 
 from .context import MessageField, SerializationContext
 
-__all__ = ["DeserializingConsumer", "DLQ_HEADERS"]
+__all__ = ["DLQ_HEADERS", "DeserializingConsumer"]
 
 DLQ_HEADERS = ("__dlq.errors.topic", "__dlq.errors.partition", "__dlq.errors.offset", "__dlq.errors.field",
                "__dlq.errors.exception.class.name", "__dlq.errors.exception.message")
@@ -50,7 +50,7 @@ class DeserializingConsumer(Consumer):
                                  f"value.deserializer instead")
         self._key_deserializer = conf.pop("key.deserializer", None)
         self._value_deserializer = conf.pop("value.deserializer", None)
-        self._dlq_topic: Optional[str] = conf.pop("dead.letter.topic", None)
+        self._dlq_topic: str | None = conf.pop("dead.letter.topic", None)
         dlq_conf = conf.pop("dead.letter.producer.conf", None) or {}
         if self._dlq_topic is not None and not isinstance(self._dlq_topic, str):
             raise ValueError("DeserializingConsumer: dead.letter.topic must be a topic name")
@@ -60,7 +60,7 @@ class DeserializingConsumer(Consumer):
         if self._store_after:
             conf["enable.auto.offset.store"] = False
         self._pending: list[Any] = []
-        self._dlq: Optional[Producer] = None
+        self._dlq: Producer | None = None
         if self._dlq_topic is not None:
             base = {k: v for k, v in conf.items() if k.startswith(_SHARED_PREFIXES)}
             self._dlq = Producer({**base, "acks": "all", "enable.idempotence": True, **dlq_conf})
@@ -101,7 +101,7 @@ class DeserializingConsumer(Consumer):
         if self._dlq is not None:
             self._dlq.flush(10)
 
-    def __enter__(self) -> "DeserializingConsumer":
+    def __enter__(self) -> DeserializingConsumer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -145,7 +145,7 @@ class DeserializingConsumer(Consumer):
         ]
         outcome: list[Any] = []
         ts_type, ts = msg.timestamp()
-        assert self._dlq is not None
+        assert self._dlq is not None and self._dlq_topic is not None
         self._dlq.produce(self._dlq_topic, key=msg.key(), value=msg.value(), headers=headers,
                           timestamp=ts if ts_type and ts > 0 else 0,
                           on_delivery=lambda err, _m: outcome.append(err))
@@ -174,8 +174,9 @@ class DeserializingConsumer(Consumer):
             msg = super().poll(remaining)
             if msg is None:
                 return None
-            if msg.error() is not None:
-                raise ConsumeError(msg.error(), kafka_message=msg)
+            error = msg.error()
+            if error is not None:
+                raise ConsumeError(error, kafka_message=msg)
             try:
                 result = self._deserialize(msg)
             except (KeyDeserializationError, ValueDeserializationError) as exc:
@@ -202,12 +203,13 @@ class DeserializingConsumer(Consumer):
         raw = super().consume(num_messages, timeout)
         out: list[Any] = []
         for i, msg in enumerate(raw):
-            if msg.error() is not None:
+            error = msg.error()
+            if error is not None:
                 self._rewind(raw[i + 1:])
                 if out:
                     self._rewind([msg])
                     return out
-                raise ConsumeError(msg.error(), kafka_message=msg)
+                raise ConsumeError(error, kafka_message=msg)
             try:
                 out.append(self._deserialize(msg))
                 self._mark(msg)

@@ -7,11 +7,11 @@ can be passed to either library's serdes.
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Any, Optional
+from enum import StrEnum
+from typing import Any
 
 
-class MessageField(str, Enum):
+class MessageField(StrEnum):
     """Which part of a Kafka record is being (de)serialized."""
 
     NONE = "none"
@@ -29,9 +29,9 @@ class SerializationContext:
     serializers append to it in place, so pass the same object on to produce().
     """
 
-    __slots__ = ("topic", "field", "headers")
+    __slots__ = ("field", "headers", "topic")
 
-    def __init__(self, topic: str, field: MessageField | str, headers: Optional[Any] = None) -> None:
+    def __init__(self, topic: str, field: MessageField | str, headers: Any | None = None) -> None:
         self.topic = topic
         self.field = field
         self.headers = headers

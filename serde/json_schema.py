@@ -12,7 +12,8 @@ both give the same verdicts over the shared JSON corpus.
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import orjson
 from confluent_kafka.schema_registry import Schema
@@ -21,14 +22,21 @@ from confluent_kafka.serialization import SerializationError
 from registry.formats import parse_schema
 from registry.formats.jsonschema import JsonSchema, JsonValidationError, _floats
 
-from ._base import (DESERIALIZER_DEFAULTS, SERIALIZER_DEFAULTS, DeserializerBase, SerializerBase, call_hook,
-                    resolve_dependencies)
+from ._base import (
+    DESERIALIZER_DEFAULTS,
+    SERIALIZER_DEFAULTS,
+    DeserializerBase,
+    SerializerBase,
+    call_hook,
+    resolve_dependencies,
+)
 from .context import SerializationContext
 
-__all__ = ["JSONSerializer", "JSONDeserializer", "compile_validator"]
+__all__ = ["JSONDeserializer", "JSONSerializer", "compile_validator"]
 
 _ID = struct.Struct(">I")
 
+_rs: Any
 try:  # optional accelerator
     import jsonschema_rs as _rs
 except ImportError:  # pragma: no cover
@@ -57,7 +65,7 @@ def _fast_eligible(value: Any) -> bool:
     return True
 
 
-def fast_validator(schema: JsonSchema) -> Optional[Callable[[Any], bool]]:
+def fast_validator(schema: JsonSchema) -> Callable[[Any], bool] | None:
     """A compiled jsonschema_rs ``is_valid`` for an eligible schema, else None."""
     if _rs is None or schema.dependencies or not _fast_eligible(schema.value):
         return None
@@ -86,7 +94,7 @@ def compile_validator(schema: JsonSchema, fast: bool = True) -> Callable[[Any], 
         try:
             if quick(instance):
                 return
-        except Exception:
+        except Exception:  # noqa: S110 - the reference validator decides and reports
             pass
         slow(instance)
 
@@ -97,13 +105,14 @@ def _parse_json(client: Any, schema: Schema, cache: dict) -> JsonSchema:
     hit = cache.get(schema)
     if hit is None:
         deps = resolve_dependencies(client, schema) if schema.references else []
-        hit = parse_schema("JSON", schema.schema_str, deps, strict=False)
-        cache[schema] = hit
+        parsed = parse_schema("JSON", schema.schema_str or "", deps, strict=False)
+        assert isinstance(parsed, JsonSchema)
+        cache[schema] = hit = parsed
     return hit
 
 
 class _Writer:
-    __slots__ = ("schema", "check")
+    __slots__ = ("check", "schema")
 
     def __init__(self, schema: JsonSchema, check: Callable[[Any], None]) -> None:
         self.schema = schema
@@ -118,12 +127,12 @@ class JSONSerializer(SerializerBase):
 
     _owner = "JSONSerializer"
     _schema_type = "JSON"
-    _DEFAULTS = {**SERIALIZER_DEFAULTS, "validate": True}
+    _DEFAULTS: ClassVar[dict[str, Any]] = {**SERIALIZER_DEFAULTS, "validate": True}
 
-    def __init__(self, schema_str: Union[str, Schema, None], schema_registry_client: Any,
-                 to_dict: Optional[Callable[[Any, SerializationContext], dict]] = None,
-                 conf: Optional[dict] = None, rule_conf: Optional[dict] = None, rule_registry: Any = None,
-                 json_encode: Optional[Callable[[Any], Any]] = None) -> None:
+    def __init__(self, schema_str: str | Schema | None, schema_registry_client: Any,
+                 to_dict: Callable[[Any, SerializationContext], dict] | None = None,
+                 conf: dict | None = None, rule_conf: dict | None = None, rule_registry: Any = None,
+                 json_encode: Callable[[Any], Any] | None = None) -> None:
         merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
         self._validate = merged["validate"]
         if to_dict is not None and not callable(to_dict):
@@ -132,7 +141,7 @@ class JSONSerializer(SerializerBase):
         self._encode = json_encode or orjson.dumps
         self._cache: dict = {}
         if isinstance(schema_str, str):
-            self._schema: Optional[Schema] = Schema(schema_str, schema_type="JSON")
+            self._schema: Schema | None = Schema(schema_str, schema_type="JSON")
         elif isinstance(schema_str, Schema) or schema_str is None:
             self._schema = schema_str
         else:
@@ -143,14 +152,14 @@ class JSONSerializer(SerializerBase):
         self._name = _parse_json(schema_registry_client, self._schema, self._cache).record_name() \
             if self._schema is not None else None
 
-    def _record_name(self) -> Optional[str]:
+    def _record_name(self) -> str | None:
         return self._name
 
     def _parse_writer(self, schema: Schema) -> _Writer:
         parsed = _parse_json(self._registry, schema, self._cache)
         return _Writer(parsed, compile_validator(parsed))
 
-    def __call__(self, obj: Any, ctx: Optional[SerializationContext] = None) -> Optional[bytes]:
+    def __call__(self, obj: Any, ctx: SerializationContext | None = None) -> bytes | None:
         if obj is None:
             return None
         state = self._states.get((ctx.topic, ctx.field) if ctx is not None else None)
@@ -180,11 +189,11 @@ class JSONDeserializer(DeserializerBase):
     """
 
     _owner = "JSONDeserializer"
-    _DEFAULTS = {**DESERIALIZER_DEFAULTS, "validate": True}
+    _DEFAULTS: ClassVar[dict[str, Any]] = {**DESERIALIZER_DEFAULTS, "validate": True}
 
-    def __init__(self, schema_str: Union[str, Schema, None], from_dict: Optional[Callable] = None,
-                 schema_registry_client: Any = None, conf: Optional[dict] = None, rule_conf: Optional[dict] = None,
-                 rule_registry: Any = None, json_decode: Optional[Callable[[Any], Any]] = None) -> None:
+    def __init__(self, schema_str: str | Schema | None, from_dict: Callable | None = None,
+                 schema_registry_client: Any = None, conf: dict | None = None, rule_conf: dict | None = None,
+                 rule_registry: Any = None, json_decode: Callable[[Any], Any] | None = None) -> None:
         merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
         self._validate = merged["validate"]
         if from_dict is not None and not callable(from_dict):
@@ -198,7 +207,7 @@ class JSONDeserializer(DeserializerBase):
             raise TypeError("schema_str must be a str, a Schema or None")
         if schema_str is None and schema_registry_client is None:
             raise ValueError("JSONDeserializer: without schema_str a schema_registry_client is required")
-        self._reader: Optional[Callable[[Any], None]] = None
+        self._reader: Callable[[Any], None] | None = None
         if schema_str is not None:
             self._reader = compile_validator(_parse_json(schema_registry_client, schema_str, self._cache))
         self._checks: dict[Any, Callable[[Any], None]] = {}
@@ -215,7 +224,7 @@ class JSONDeserializer(DeserializerBase):
             self._checks[ref.key] = check
         return check
 
-    def __call__(self, data: Optional[bytes], ctx: Optional[SerializationContext] = None) -> Any:
+    def __call__(self, data: bytes | None, ctx: SerializationContext | None = None) -> Any:
         if data is None:
             return None
         if (ctx is not None and ctx.headers) or len(data) < 5 or data[0] != 0:
@@ -235,6 +244,7 @@ class JSONDeserializer(DeserializerBase):
                         ref, _ = self._frame(data, ctx)
                 if ref is not None:
                     check = self._check_for(ref, ctx)
+            assert check is not None  # a framed record always resolves to a schema
             check(value)
         if self._from_dict is not None:
             value = call_hook(self._from_dict, value, ctx, "from_dict")

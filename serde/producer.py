@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from confluent_kafka import Producer
 from confluent_kafka.error import KeySerializationError, ValueSerializationError
@@ -36,8 +36,9 @@ class SerializingProducer(Producer):
         self._closed = False
         super().__init__(conf)
 
-    def produce(self, topic: str, key: Any = None, value: Any = None, partition: int = -1,
-                on_delivery: Any = None, timestamp: int = 0, headers: Optional[Any] = None) -> None:
+    def produce(  # type: ignore[override]  # confluent-kafka's SerializingProducer takes objects, not bytes
+            self, topic: str, key: Any = None, value: Any = None, partition: int = -1,
+                on_delivery: Any = None, timestamp: int = 0, headers: Any | None = None) -> None:
         """Serialize key then value and produce; raises Key/ValueSerializationError."""
         if self._closed:
             raise RuntimeError("Producer has been closed")
@@ -72,7 +73,7 @@ class SerializingProducer(Producer):
             return closer(*args, **kwargs)
         return self.flush()
 
-    def __enter__(self) -> "SerializingProducer":
+    def __enter__(self) -> SerializingProducer:
         return self
 
     def __exit__(self, *exc: Any) -> None:

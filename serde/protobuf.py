@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import struct
-from typing import Any, Optional
+from typing import Any, ClassVar, cast
 
 from confluent_kafka.schema_registry import Schema, SchemaReference
 from confluent_kafka.serialization import SerializationError
@@ -26,7 +26,7 @@ from ._base import DESERIALIZER_DEFAULTS, SERIALIZER_DEFAULTS, DeserializerBase,
 from .context import SerializationContext
 from .strategies import reference_subject_name_strategy
 
-__all__ = ["ProtobufSerializer", "ProtobufDeserializer", "message_to_dict"]
+__all__ = ["ProtobufDeserializer", "ProtobufSerializer", "message_to_dict"]
 
 _ID = struct.Struct(">I")
 _KNOWN_PREFIXES = ("confluent/", "google/protobuf/", "google/type/")
@@ -93,12 +93,12 @@ class ProtobufSerializer(SerializerBase):
     _owner = "ProtobufSerializer"
     _schema_type = "PROTOBUF"
     _fmt = "serialized"
-    _DEFAULTS = {**SERIALIZER_DEFAULTS, "skip.known.types": True,
+    _DEFAULTS: ClassVar[dict[str, Any]] = {**SERIALIZER_DEFAULTS, "skip.known.types": True,
                  "reference.subject.name.strategy": reference_subject_name_strategy,
                  "use.deprecated.format": False}
 
-    def __init__(self, msg_type: type, schema_registry_client: Any, conf: Optional[dict] = None,
-                 rule_conf: Optional[dict] = None, rule_registry: Any = None) -> None:
+    def __init__(self, msg_type: type, schema_registry_client: Any, conf: dict | None = None,
+                 rule_conf: dict | None = None, rule_registry: Any = None) -> None:
         merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
         if merged["use.deprecated.format"]:
             raise ValueError("ProtobufSerializer: use.deprecated.format is no longer supported")
@@ -108,13 +108,13 @@ class ProtobufSerializer(SerializerBase):
             raise ValueError("ProtobufSerializer: reference.subject.name.strategy must be callable")
         if not (isinstance(msg_type, type) and issubclass(msg_type, Message)):
             raise TypeError("ProtobufSerializer: msg_type must be a generated Protobuf message class")
-        self._msg_class = msg_type
-        self._descriptor = msg_type.DESCRIPTOR
+        self._msg_class: Any = msg_type
+        self._descriptor = cast(Any, msg_type).DESCRIPTOR
         self._indexes = index_path(self._descriptor)
         self._schema = Schema(_file_schema_str(self._descriptor.file), schema_type="PROTOBUF")
-        self._references: Optional[list[SchemaReference]] = None
+        self._references: list[SchemaReference] | None = None
 
-    def _record_name(self) -> Optional[str]:
+    def _record_name(self) -> str | None:
         return self._descriptor.full_name
 
     def _message_indexes(self) -> list[int]:
@@ -139,9 +139,10 @@ class ProtobufSerializer(SerializerBase):
 
     def _schema_to_register(self, ctx: Any) -> Schema:
         refs = self._resolve_dependencies(ctx, self._descriptor.file)
+        assert self._schema is not None  # set from the message class in __init__
         return Schema(self._schema.schema_str, "PROTOBUF", refs)
 
-    def __call__(self, message: Any, ctx: Optional[SerializationContext] = None) -> Optional[bytes]:
+    def __call__(self, message: Any, ctx: SerializationContext | None = None) -> bytes | None:
         if message is None:
             return None
         if not isinstance(message, self._msg_class):
@@ -202,10 +203,10 @@ class ProtobufDeserializer(DeserializerBase):
     _owner = "ProtobufDeserializer"
     _fmt = "serialized"
     _protobuf = True
-    _DEFAULTS = {**DESERIALIZER_DEFAULTS, "use.deprecated.format": False, "return.dict": False}
+    _DEFAULTS: ClassVar[dict[str, Any]] = {**DESERIALIZER_DEFAULTS, "use.deprecated.format": False, "return.dict": False}
 
-    def __init__(self, message_type: Optional[type] = None, conf: Optional[dict] = None,
-                 schema_registry_client: Any = None, rule_conf: Optional[dict] = None,
+    def __init__(self, message_type: type | None = None, conf: dict | None = None,
+                 schema_registry_client: Any = None, rule_conf: dict | None = None,
                  rule_registry: Any = None) -> None:
         merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
         if merged["use.deprecated.format"]:
@@ -226,7 +227,7 @@ class ProtobufDeserializer(DeserializerBase):
         hit = self._parsed.get(schema)
         if hit is None:
             deps = resolve_dependencies(self._registry, schema, "serialized", self._deps_cache)
-            hit = parse_schema("PROTOBUF", schema.schema_str, deps, strict=False)
+            hit = parse_schema("PROTOBUF", schema.schema_str or "", deps, strict=False)
             self._parsed[schema] = hit
         return hit
 
@@ -250,7 +251,7 @@ class ProtobufDeserializer(DeserializerBase):
         self._classes[key] = cls
         return cls
 
-    def __call__(self, data: Optional[bytes], ctx: Optional[SerializationContext] = None) -> Any:
+    def __call__(self, data: bytes | None, ctx: SerializationContext | None = None) -> Any:
         if data is None:
             return None
         if (ctx is not None and ctx.headers) or len(data) < 6 or data[0] != 0 or data[5] != 0:
@@ -259,7 +260,7 @@ class ProtobufDeserializer(DeserializerBase):
         else:
             ref, offset = None, 6
             key = (_ID.unpack_from(data, 1)[0], (0,))
-        cls = self._msg_class
+        cls: Any = self._msg_class
         if cls is None:
             cls = self._classes.get(key)
             if cls is None:

@@ -5,43 +5,44 @@ A strategy is ``callable(ctx, record_name) -> subject``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from .context import SerializationContext
 
 
-def topic_subject_name_strategy(ctx: Optional[SerializationContext], record_name: Optional[str]) -> Optional[str]:
+def topic_subject_name_strategy(ctx: SerializationContext | None, record_name: str | None) -> str | None:
     """``{topic}-{key|value}``."""
     if ctx is None:
         return None
     return ctx.topic + "-" + str(ctx.field)
 
 
-def topic_record_subject_name_strategy(ctx: Optional[SerializationContext],
-                                       record_name: Optional[str]) -> Optional[str]:
+def topic_record_subject_name_strategy(ctx: SerializationContext | None,
+                                       record_name: str | None) -> str | None:
     """``{topic}-{record name}``."""
     if ctx is None or record_name is None:
         return None
     return f"{ctx.topic}-{record_name}"
 
 
-def record_subject_name_strategy(ctx: Optional[SerializationContext], record_name: Optional[str]) -> Optional[str]:
+def record_subject_name_strategy(ctx: SerializationContext | None, record_name: str | None) -> str | None:
     """The fully-qualified record name."""
     return record_name
 
 
-def reference_subject_name_strategy(ctx: Optional[SerializationContext], schema_ref: Any) -> Optional[str]:
+def reference_subject_name_strategy(ctx: SerializationContext | None, schema_ref: Any) -> str | None:
     """Protobuf dependencies register under their file name (``common/dep.proto``)."""
     return schema_ref.name if schema_ref is not None else None
 
 
-STRATEGY_TYPES: dict[str, Callable[..., Optional[str]]] = {
+STRATEGY_TYPES: dict[str, Callable[..., str | None]] = {
     "TOPIC": topic_subject_name_strategy,
     "RECORD": record_subject_name_strategy,
     "TOPIC_RECORD": topic_record_subject_name_strategy,
 }
 
-Strategy = Callable[[Optional[SerializationContext], Optional[str]], Optional[str]]
+Strategy = Callable[[SerializationContext | None, str | None], str | None]
 
 
 def resolve_strategy(owner: str, conf: dict[str, Any]) -> tuple[Strategy, bool]:

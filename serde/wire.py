@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import struct
 import uuid
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from confluent_kafka.serialization import SerializationError
 
@@ -87,9 +88,9 @@ def decode_indexes(data: bytes, pos: int) -> tuple[tuple[int, ...], int]:
 class SchemaRef:
     """Where the writer schema is: an id or a GUID, plus Protobuf message indexes."""
 
-    __slots__ = ("id", "guid", "indexes")
+    __slots__ = ("guid", "id", "indexes")
 
-    def __init__(self, schema_id: Optional[int] = None, guid: Optional[str] = None,
+    def __init__(self, schema_id: int | None = None, guid: str | None = None,
                  indexes: tuple[int, ...] | None = None) -> None:
         self.id = schema_id
         self.guid = guid
@@ -104,7 +105,7 @@ def header_name(ctx: SerializationContext) -> str:
     return KEY_SCHEMA_ID_HEADER if ctx.field == MessageField.KEY else VALUE_SCHEMA_ID_HEADER
 
 
-def find_header(ctx: Optional[SerializationContext]) -> Optional[bytes]:
+def find_header(ctx: SerializationContext | None) -> bytes | None:
     """The value of the schema-id header for the context's field, if present (first match)."""
     if ctx is None:
         return None
@@ -143,7 +144,7 @@ def read_ref(data: bytes, pos: int, protobuf: bool) -> tuple[SchemaRef, int]:
     return ref, pos
 
 
-def read_frame(data: bytes, ctx: Optional[SerializationContext], protobuf: bool = False) -> tuple[SchemaRef, int]:
+def read_frame(data: bytes, ctx: SerializationContext | None, protobuf: bool = False) -> tuple[SchemaRef, int]:
     """Header first (``__key_schema_id``/``__value_schema_id``), else the prefix.
 
     Returns the schema reference and the offset in ``data`` where the payload starts.
@@ -155,7 +156,7 @@ def read_frame(data: bytes, ctx: Optional[SerializationContext], protobuf: bool 
     return read_ref(data, 0, protobuf)
 
 
-def add_header(ctx: Optional[SerializationContext], value: bytes) -> None:
+def add_header(ctx: SerializationContext | None, value: bytes) -> None:
     """Put a schema-id header on the context's headers (list appended, dict set)."""
     if ctx is None:
         raise SerializationError("SerializationContext is required for header_schema_id_serializer")
@@ -224,8 +225,8 @@ def id_deserializer_mode(owner: str, func: Any) -> str:
                      f"prefix_schema_id_deserializer")
 
 
-def confluent_schema_id(schema_type: str, schema_id: Optional[int], guid: Optional[str],
-                        indexes: Optional[Sequence[int]] = None) -> Any:
+def confluent_schema_id(schema_type: str, schema_id: int | None, guid: str | None,
+                        indexes: Sequence[int] | None = None) -> Any:
     """A confluent-kafka ``SchemaId`` for custom schema.id.serializer callables."""
     from confluent_kafka.schema_registry.serde import SchemaId
 

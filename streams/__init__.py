@@ -7,13 +7,17 @@ from streams.builder import StreamsBuilder
 from streams.driver import TestRecord, TopologyTestDriver
 from streams.emit import Suppressed
 from streams.grouped import KGroupedStream, SessionWindowedKStream, TimeWindowedKStream
-from streams.source_sink import DeserializationError
 from streams.kstream import BranchedKStream, KStream
 from streams.ktable import KTable
-from streams.topology import Topology, TopologyError
 from streams.runtime import KafkaStreams
-from streams.windowed_serde import SessionWindowedDeserializer, SessionWindowedSerializer
-from streams.windowed_serde import TimeWindowedDeserializer, TimeWindowedSerializer
+from streams.source_sink import DeserializationError
+from streams.topology import Topology, TopologyError
+from streams.windowed_serde import (
+    SessionWindowedDeserializer,
+    SessionWindowedSerializer,
+    TimeWindowedDeserializer,
+    TimeWindowedSerializer,
+)
 from streams.windows import JoinWindows, SessionWindows, TimeWindows, Windowed
 
 __all__ = [
@@ -22,8 +26,8 @@ __all__ = [
     "JoinWindows",
     "KGroupedStream",
     "KStream",
-    "KafkaStreams",
     "KTable",
+    "KafkaStreams",
     "SessionWindowedDeserializer",
     "SessionWindowedKStream",
     "SessionWindowedSerializer",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from streams.source_sink import Source, TimestampExtractor
 from streams.processor import Processor
 from streams.serdes import Deserializer
+from streams.source_sink import Source, TimestampExtractor
 from streams.table import TableSource
 from streams.topology import NodeSpec, Resolve, Topology, TopologyError
 

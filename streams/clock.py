@@ -14,7 +14,7 @@ class StreamClock:
     advances with the wall clock from where it stood when the partition went quiet.
     """
 
-    __slots__ = ("store", "time", "idle_ms", "seen", "_seen_at_tick", "_quiet_since", "_quiet_base")
+    __slots__ = ("_quiet_base", "_quiet_since", "_seen_at_tick", "idle_ms", "seen", "store", "time")
 
     def __init__(self, store: KeyValueStore, idle_close_ms: int | None) -> None:
         self.store = store

@@ -18,7 +18,7 @@ def encode(obj: Any) -> bytes:
 
 
 def decode(data: bytes) -> Any:
-    return pickle.loads(data)
+    return pickle.loads(data)  # noqa: S301 - being replaced by canonical encodings (issue #11)
 
 
 def encode_value(obj: Any) -> bytes | None:
@@ -27,4 +27,4 @@ def encode_value(obj: Any) -> bytes | None:
 
 
 def decode_value(data: bytes | None) -> Any:
-    return None if data is None else pickle.loads(data)
+    return None if data is None else pickle.loads(data)  # noqa: S301 - being replaced by canonical encodings (issue #11)

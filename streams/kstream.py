@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from streams import stateless
-from streams.source_sink import Sink
 from streams.serdes import INTERNAL, Serde, Serializer
+from streams.source_sink import Sink
 from streams.stream_join import LEFT, RIGHT, JoinSide, ValueJoiner
 from streams.table import StreamTableJoin
 from streams.topology import TopologyError

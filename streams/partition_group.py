@@ -22,7 +22,7 @@ STALL_MS = 30_000
 
 
 class _Input:
-    __slots__ = ("records", "at_end", "since_ms", "warned")
+    __slots__ = ("at_end", "records", "since_ms", "warned")
 
     def __init__(self, now_ms: float) -> None:
         self.records: deque[Any] = deque()

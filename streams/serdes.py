@@ -16,7 +16,7 @@ Serializer = Callable[[Any, SerializationContext], "bytes | None"]
 Deserializer = Callable[["bytes | None", SerializationContext], Any]
 
 
-def encoder(serializer: Serializer | None, topic: str, field: MessageField) -> Callable[[Any], "bytes | None"]:
+def encoder(serializer: Serializer | None, topic: str, field: MessageField) -> Callable[[Any], bytes | None]:
     """``obj -> bytes`` for one topic and field; with no serializer the object must already be bytes."""
     if serializer is None:
         return _identity
@@ -28,7 +28,7 @@ def encoder(serializer: Serializer | None, topic: str, field: MessageField) -> C
     return encode
 
 
-def decoder(deserializer: Deserializer | None, topic: str, field: MessageField) -> Callable[["bytes | None"], Any]:
+def decoder(deserializer: Deserializer | None, topic: str, field: MessageField) -> Callable[[bytes | None], Any]:
     """``bytes -> obj`` for one topic and field; with no deserializer the bytes pass through."""
     if deserializer is None:
         return _identity

@@ -100,7 +100,7 @@ class Branch(Processor):
 
     def connect(self, children: list[Processor]) -> None:
         super().connect(children)
-        self.routes = list(zip(self.predicates, [child.process for child in children]))
+        self.routes = list(zip(self.predicates, [child.process for child in children], strict=False))
 
     def process(self, key: Any, value: Any, ts: int) -> None:
         for predicate, target in self.routes:

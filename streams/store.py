@@ -16,7 +16,7 @@ _MISSING = object()
 class KeyValueStore:
     """A named store of one task. Values are whatever the owning processor puts there."""
 
-    __slots__ = ("name", "data", "dirty")
+    __slots__ = ("data", "dirty", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name

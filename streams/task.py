@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from streams.source_sink import DeserializationError
 from streams.processor import Headers, Send, TaskContext
+from streams.source_sink import DeserializationError
 from streams.store import KeyValueStore
 from streams.topology import Resolve, Topology
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from streams.config import StreamsConfig
 from streams.topology import Topology, TopologyError
@@ -58,7 +58,7 @@ def prepare_topics(topology: Topology, config: StreamsConfig, admin: AdminClient
         if name not in existing
     ]
     if create:
-        for name, future in admin.create_topics(create, operation_timeout=30).items():
+        for _name, future in admin.create_topics(create, operation_timeout=30).items():
             try:
                 future.result()
             except KafkaException as exc:

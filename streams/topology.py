@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from streams.source_sink import Source
 from streams.processor import Processor, TaskContext
+from streams.source_sink import Source
 
 
 class TopologyError(Exception):

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from starlette.testclient import TestClient
 
 from registry.http.app import create_app
 from registry.service import Registry
-from registry.sqlite_store import SQLiteStore
+from registry.stores.sqlite import SQLiteStore
 from tests.kafka_fixtures import kafka_bootstrap, kafka_cluster3  # noqa: F401
 from tests.server import RegistryServer
 

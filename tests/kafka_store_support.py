@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from registry.kafka_store import KafkaStore
 from registry.service import Registry
+from registry.stores.kafka import KafkaStore
 
 
 def fresh_topic(prefix: str = "schemas") -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from registry.users import hash_password
+from registry.access.users import hash_password
 from tests.server import RegistryServer
 
 ADMIN = ("admin", "admin-secret")
@@ -48,7 +48,7 @@ class SecureServer(RegistryServer):
         if tls is not None:
             self.url = f"https://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> "SecureServer":
+    def start(self, timeout: float = 30.0) -> SecureServer:
         import os
         import subprocess
         import sys
@@ -119,12 +119,13 @@ def _write_pem(path: Path, key=None, cert=None) -> Path:
 def make_pki(directory: Path) -> dict[str, Path]:
     """A CA, a server certificate for 127.0.0.1/localhost, a client certificate signed
     by the CA and one signed by a second, untrusted CA; paths to their PEM files."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    import ipaddress
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])

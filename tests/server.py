@@ -32,7 +32,7 @@ class RegistryServer:
         self.process: subprocess.Popen | None = None
         self.log_path = db.with_suffix(".log")
 
-    def start(self, timeout: float = 30.0) -> "RegistryServer":
+    def start(self, timeout: float = 30.0) -> RegistryServer:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "registry.cli", "serve", "--port", str(self.port), "--db", str(self.db),
@@ -68,7 +68,7 @@ class RegistryServer:
                 self.process.wait()
         return self.process.returncode if self.process else None
 
-    def __enter__(self) -> "RegistryServer":
+    def __enter__(self) -> RegistryServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

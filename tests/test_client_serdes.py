@@ -16,7 +16,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from tests.server import RegistryServer
@@ -150,7 +150,7 @@ def test_json_round_trip(client: SchemaRegistryClient, consumer_client: SchemaRe
     assert data[0] == 0
     deserializer = JSONDeserializer(None, schema_registry_client=consumer_client)
     assert deserializer(data, ctx) == value
-    with pytest.raises(Exception):
+    with pytest.raises(SerializationError):
         serializer({"weight": "heavy"}, ctx)
 
 

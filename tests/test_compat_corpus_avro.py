@@ -86,7 +86,7 @@ def disagreement(case: dict[str, Any]) -> str | None:
         want = [(e["type"], e["location"]) for e in expected]
         if got != want:
             return f"errors {got} != expected {want}"
-        for incompatibility, error in zip(found, expected):
+        for incompatibility, error in zip(found, expected, strict=False):
             if f"additionalInfo:'{error['message']}'" not in incompatibility.render("new", "old"):
                 return f"message of {incompatibility.render('new', 'old')} lacks {error['message']!r}"
     return None

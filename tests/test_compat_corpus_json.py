@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pytest
@@ -55,7 +55,7 @@ JSONL = _load_jsonl()
 DIFF_CASES = _load_diff_cases()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse(text: str) -> JsonSchema:
     return FORMAT.parse(text, strict=False)
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -69,8 +70,8 @@ def _sample(cases: list[dict[str, Any]], step: int, always: Any = lambda c: Fals
 
 
 SAMPLES: dict[str, list[tuple[int, dict]]] = {
-    "AVRO": _sample(_cases("avro"), 8, lambda c: "endpoint" in c or "history_old_to_new" in c and len(
-        c["history_old_to_new"]) > 2),
+    "AVRO": _sample(_cases("avro"), 8, lambda c: "endpoint" in c or ("history_old_to_new" in c and len(
+        c["history_old_to_new"]) > 2)),
     "PROTOBUF": _sample(_cases("protobuf"), 4, lambda c: bool(c.get("old_references") or c.get("new_references"))
                         or c["level"] != "BACKWARD"),
     "JSON": _sample(_cases("json"), 9, lambda c: c["level"] != "BACKWARD" or "old_metadata" in c),
@@ -151,7 +152,7 @@ def _expected(new: ParsedSchema, olds: list[tuple[int, ParsedSchema, str]], leve
         else:
             messages = forward + backward + tail if forward or backward else []
         if messages:
-            return messages + [f"{{validateFields: 'false', compatibility: '{level}'}}"]
+            return [*messages, f"{{validateFields: 'false', compatibility: '{level}'}}"]
     return []
 
 

@@ -75,7 +75,7 @@ def test_ensure_jars_is_cached_and_complete() -> None:
     assert any(name.startswith("log4j-slf4j-impl-") for name in names)
 
 
-def test_produce_and_consume_on_one_node(kafka_bootstrap: str) -> None:  # noqa: F811
+def test_produce_and_consume_on_one_node(kafka_bootstrap: str) -> None:
     topic = _topic("roundtrip")
     _create_topic(kafka_bootstrap, topic, partitions=1, replication=1)
     sent = [(f"k{i}".encode(), f"value {i}".encode()) for i in range(5)]
@@ -83,7 +83,7 @@ def test_produce_and_consume_on_one_node(kafka_bootstrap: str) -> None:  # noqa:
     assert _consume(kafka_bootstrap, topic, len(sent)) == sent
 
 
-def test_three_nodes_survive_a_killed_broker(kafka_cluster3: KafkaCluster) -> None:  # noqa: F811
+def test_three_nodes_survive_a_killed_broker(kafka_cluster3: KafkaCluster) -> None:
     cluster = kafka_cluster3
     topic = _topic("replicated")
     _create_topic(cluster.bootstrap, topic, partitions=3, replication=3, **{"min.insync.replicas": "2"})

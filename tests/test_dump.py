@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from registry.service import RegisterRequest, Registry
-from registry.sqlite_store import SQLiteStore
+from registry.stores.sqlite import SQLiteStore
 from tests.kafka_store_support import fresh_topic
 from tests.server import REPO
 

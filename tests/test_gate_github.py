@@ -61,7 +61,7 @@ def test_every_output_line_is_a_workflow_command_on_the_right_line(project):
     assert title == "Breaking schema change: order-json (FULL)"
     ((_, line, title, message),) = by_file["avro/gone.avsc"]
     assert title == "Schema removed: gone-value" and "has been deleted" in message
-    kind, props, message = commands[-1]
+    kind, _props, message = commands[-1]
     assert kind == "notice" and message.startswith("schemahub check: 5 file(s)")
 
 

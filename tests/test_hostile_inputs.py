@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterator
 
 import httpx
 import pytest
@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from registry.http.app import create_app
 from registry.service import Registry
-from registry.sqlite_store import SQLiteStore
+from registry.stores.sqlite import SQLiteStore
 from tests.server import RegistryServer
 
 # A hang guard, not a speed claim (timings are printed; these machines are shared and noisy).
@@ -107,7 +107,7 @@ DEEP_SCHEMAS: dict[str, Callable[[], tuple[str, str]]] = {
     "avro-arrays": lambda: ("AVRO", '{"type":"array","items":' * DEEP + '"int"' + "}" * DEEP),
     "avro-unions": lambda: ("AVRO", "[" * DEEP + '"int"' + "]" * DEEP),
     "avro-records": lambda: ("AVRO", "".join(
-        '{"type":"record","name":"r%d","fields":[{"name":"f","type":' % i for i in range(DEEP)) + '"int"' + "}]}" * DEEP),
+        f'{{"type":"record","name":"r{i}","fields":[{{"name":"f","type":' for i in range(DEEP)) + '"int"' + "}]}" * DEEP),
     "avro-maps": lambda: ("AVRO", '{"type":"map","values":' * DEEP + '"int"' + "}" * DEEP),
     "json-properties": lambda: ("JSON", '{"type":"object","properties":{"a":' * DEEP + "{}" + "}}" * DEEP),
     "json-items": lambda: ("JSON", '{"items":' * DEEP + "{}" + "}" * DEEP),

@@ -13,6 +13,7 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,8 +21,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
 from registry.devkafka import KafkaCluster
-from registry.kafka_store import KafkaStore, election_topic_for
 from registry.service import RegisterRequest, Registry
+from registry.stores.kafka import KafkaStore, election_topic_for
 from tests.kafka_store_support import fresh_topic, kafka_registry
 from tests.server import RegistryServer
 
@@ -152,7 +153,7 @@ def test_cluster_forwarding_and_leader_failover(tmp_path: Path, kafka_bootstrap:
             stop = threading.Event()
             counter = iter(range(10**9))
 
-            def writer(k: int) -> None:
+            def writer(k: int, stop: threading.Event = stop, counter: Iterator[int] = counter, round_no: int = round_no) -> None:
                 while not stop.is_set():
                     n = next(counter)
                     subject, name = f"r{round_no}-w{k}-{n}", f"R{round_no}_W{k}_{n}"

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from registry.formats.base import Reference
-from registry.kafka_records import NOOP_KEY, RecordFormatError, decode, encode
-from registry.records import (
+from registry.stores.kafka_records import NOOP_KEY, RecordFormatError, decode, encode
+from registry.stores.records import (
     ClearSubjectRecord,
     ConfigRecord,
     ContextRecord,

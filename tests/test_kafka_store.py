@@ -12,9 +12,9 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from registry.errors import LeaderNotKnown, StoreError
-from registry.kafka_store import KafkaStore
+from registry.errors import LeaderNotKnown, SchemaNotFound, StoreError
 from registry.service import RegisterRequest, Registry
+from registry.stores.kafka import KafkaStore
 from tests.kafka_store_support import fresh_topic, kafka_registry, wait_leader
 
 AVRO_A = '{"type":"record","name":"A","fields":[{"name":"a","type":"string"}]}'
@@ -72,34 +72,33 @@ def _json_string(text: str) -> str:
 # Confluent-format messages, written from sr-api.md §4 by hand.
 CONFLUENT_LOG: list[tuple[bytes, bytes | None]] = [
     (b'{"keytype":"SCHEMA","subject":"s1","version":1,"magic":1}',
-     _s('{"subject":"s1","version":1,"id":1,"schema":%s,"deleted":false}' % _json_string(AVRO_A))),
+     _s(f'{{"subject":"s1","version":1,"id":1,"schema":{_json_string(AVRO_A)},"deleted":false}}')),
     (b'{"keytype":"SCHEMA","subject":"s2","version":1,"magic":1}',
-     _s('{"subject":"s2","version":1,"id":1,"schema":%s,"deleted":false}' % _json_string(AVRO_A))),
+     _s(f'{{"subject":"s2","version":1,"id":1,"schema":{_json_string(AVRO_A)},"deleted":false}}')),
     (b'{"keytype":"SCHEMA","subject":"s1","version":2,"magic":1}',
-     _s('{"subject":"s1","version":2,"id":2,"schemaType":"AVRO","schema":%s,"deleted":false}' % _json_string(AVRO_B))),
+     _s(f'{{"subject":"s1","version":2,"id":2,"schemaType":"AVRO","schema":{_json_string(AVRO_B)},"deleted":false}}')),
     (b'{"keytype":"SCHEMA","subject":"p","version":1,"magic":1}',
-     _s('{"subject":"p","version":1,"id":3,"schemaType":"PROTOBUF","schema":%s,"deleted":false}'
-        % _json_string(PROTO))),
+     _s(f'{{"subject":"p","version":1,"id":3,"schemaType":"PROTOBUF","schema":{_json_string(PROTO)},"deleted":false}}')),
     # soft delete of s1 version 2
     (b'{"keytype":"SCHEMA","subject":"s1","version":2,"magic":1}',
-     _s('{"subject":"s1","version":2,"id":2,"schemaType":"AVRO","schema":%s,"deleted":true}' % _json_string(AVRO_B))),
+     _s(f'{{"subject":"s1","version":2,"id":2,"schemaType":"AVRO","schema":{_json_string(AVRO_B)},"deleted":true}}')),
     (b'{"keytype":"CONFIG","magic":0}', b'{"compatibilityLevel":"FULL"}'),
     (b'{"keytype":"CONFIG","subject":"s1","magic":0}', b'{"subject":"s1","compatibilityLevel":"NONE"}'),
     (b'{"keytype":"MODE","subject":"p","magic":0}', b'{"subject":"p","mode":"READONLY"}'),
     (b'{"keytype":"DELETE_SUBJECT","subject":"s2","magic":0}', b'{"subject":"s2","version":1}'),
     # s4: registered, soft-deleted, then hard-deleted (tombstone)
     (b'{"keytype":"SCHEMA","subject":"s4","version":1,"magic":1}',
-     _s('{"subject":"s4","version":1,"id":4,"schema":%s,"deleted":false}' % _json_string(AVRO_C))),
+     _s(f'{{"subject":"s4","version":1,"id":4,"schema":{_json_string(AVRO_C)},"deleted":false}}')),
     (b'{"keytype":"DELETE_SUBJECT","subject":"s4","magic":0}', b'{"subject":"s4","version":1}'),
     (b'{"keytype":"SCHEMA","subject":"s4","version":1,"magic":1}', None),
     (b'{"keytype":"CONTEXT","tenant":"default","context":".ctx","magic":0}', b'{"tenant":"default","context":".ctx"}'),
     (b'{"keytype":"SCHEMA","subject":":.ctx:c","version":1,"magic":1}',
-     _s('{"subject":":.ctx:c","version":1,"id":1,"schema":%s,"deleted":false}' % _json_string(AVRO_C))),
+     _s(f'{{"subject":":.ctx:c","version":1,"id":1,"schema":{_json_string(AVRO_C)},"deleted":false}}')),
     (b'{"keytype":"CONFIG","subject":":.ctx:","magic":0}', b'{"subject":":.ctx:","compatibilityLevel":"FORWARD"}'),
     (b'{"keytype":"NOOP","magic":0}', None),
     # a split-brain leftover: id 1 bound to another schema — must be rejected on replay
     (b'{"keytype":"SCHEMA","subject":"bad","version":1,"magic":1}',
-     _s('{"subject":"bad","version":1,"id":1,"schema":%s,"deleted":false}' % _json_string(AVRO_B))),
+     _s(f'{{"subject":"bad","version":1,"id":1,"schema":{_json_string(AVRO_B)},"deleted":false}}')),
 ]
 
 
@@ -119,7 +118,7 @@ def test_reads_a_confluent_topic_and_writes_identical_keys(kafka_bootstrap: str)
         assert reg.get_version("s2", 1, deleted=True).id == 1
         assert reg.schema_by_id(2).schema == AVRO_B  # soft-deleted: still readable by id
         assert reg.get_version("p", 1).schema_type == "PROTOBUF" and reg.get_version("p", 1).id == 3
-        with pytest.raises(Exception):
+        with pytest.raises(SchemaNotFound):
             reg.schema_by_id(4)  # hard-deleted
         assert "s4" not in reg.list_subjects(deleted=True)
         assert reg.get_version(":.ctx:c", 1).id == 1

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from starlette.testclient import TestClient
 
 from registry.http.app import create_app
 from registry.service import Registry
-from registry.sqlite_store import SQLiteStore
+from registry.stores.sqlite import SQLiteStore
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (\S+)$')
 V1 = '{"type":"record","name":"M","fields":[{"name":"a","type":"int"}]}'

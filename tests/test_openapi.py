@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 from registry.http.api import Api
 from registry.http.app import build_router
 from registry.service import Registry
-from registry.sqlite_store import SQLiteStore
+from registry.stores.sqlite import SQLiteStore
 from tests.server import RegistryServer
 
 OPENAPI = Path(__file__).resolve().parents[1] / "openapi.yaml"

@@ -17,7 +17,7 @@ from registry.errors import (
 )
 from registry.formats import Reference
 from registry.service import RegisterRequest, Registry
-from registry.sqlite_store import SQLiteStore
+from registry.stores.sqlite import SQLiteStore
 
 
 def rec(name: str, *fields: str, defaults: bool = False) -> str:

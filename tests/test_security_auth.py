@@ -11,18 +11,18 @@ import base64
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from starlette.testclient import TestClient
 
+from registry.access.users import AuthFileError, load_auth_file, parse_auth_config, verify_password
 from registry.http.api import Api
 from registry.http.app import build_router, create_app
 from registry.http.auth import POLICY, PUBLIC, basic_credentials
 from registry.service import Registry
-from registry.sqlite_store import SQLiteStore
-from registry.users import AuthFileError, load_auth_file, parse_auth_config, verify_password
+from registry.stores.sqlite import SQLiteStore
 from tests.security_support import ADMIN, AVRO, ORDERS, READER, SecureServer, auth_data, write_auth_file
 from tests.server import REPO
 
@@ -256,7 +256,7 @@ def test_clear_passwords_and_bad_rules_are_refused(tmp_path: Path) -> None:
 
 
 def test_json_and_toml_files_agree(tmp_path: Path) -> None:
-    from registry.users import dump_toml
+    from registry.access.users import dump_toml
 
     data = auth_data()
     json_config = load_auth_file(write_auth_file(tmp_path / "users.json", data))
@@ -336,7 +336,7 @@ def test_list_through_the_live_server(live: SecureServer) -> None:
 
 
 def test_contexts_list_only_those_with_a_readable_subject(tmp_path: Path, data: dict) -> None:
-    from registry.users import hash_password
+    from registry.access.users import hash_password
 
     data = {**data, "users": {**data["users"], "ctx": {"password": hash_password("ctx-secret")}},
             "rules": [*data["rules"], {"user": "ctx", "operations": ["read"], "subjects": [":.orders:*"]}]}

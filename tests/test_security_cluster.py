@@ -15,12 +15,12 @@ import base64
 import http.client
 import json
 import time
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from registry.users import hash_password
+from registry.access.users import hash_password
 from tests.kafka_store_support import fresh_topic
 from tests.security_support import SecureServer
 
@@ -129,7 +129,7 @@ def test_orders_registers_its_subject_through_the_follower(cluster: tuple[Secure
     assert status == 200, answer  # the leader accepted it: the caller's Authorization was forwarded
     schema_id = answer["id"]
     for server in (follower, leader):
-        assert _eventually(lambda: _call(server, "GET", "/subjects/orders-value/versions", auth=ORDERS)[:2]
+        assert _eventually(lambda server=server: _call(server, "GET", "/subjects/orders-value/versions", auth=ORDERS)[:2]
                            == (200, [1])), server.url
         status, version, _ = _call(server, "GET", "/subjects/orders-value/versions/1", auth=ORDERS)
         assert status == 200 and version["id"] == schema_id

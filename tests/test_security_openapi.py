@@ -9,8 +9,8 @@ every operation but ``/health`` and ``/ready`` must be the documented 401.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest

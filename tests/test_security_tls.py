@@ -9,15 +9,15 @@ import ssl
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 
 from tests.security_support import ADMIN, SecureServer, make_pki, write_auth_file
-from tests.test_gate_support import avro, project  # noqa: F401
 from tests.server import REPO
+from tests.test_gate_support import avro, project  # noqa: F401
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 import serde
-from serde import Schema, SchemaRegistryClient, SchemaRegistryError
-from serde import wire
+from serde import Schema, SchemaRegistryClient, SchemaRegistryError, wire
 from serde.client import _LRU
 from tests.server import free_port
 

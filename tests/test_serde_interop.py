@@ -23,8 +23,17 @@ from confluent_kafka.serialization import MessageField as CKField
 from confluent_kafka.serialization import SerializationContext as CKContext
 
 import serde
-from serde import (AvroDeserializer, AvroSerializer, JSONDeserializer, JSONSerializer, MessageField,
-                   ProtobufDeserializer, ProtobufSerializer, SerializationContext, SerializationError)
+from serde import (
+    AvroDeserializer,
+    AvroSerializer,
+    JSONDeserializer,
+    JSONSerializer,
+    MessageField,
+    ProtobufDeserializer,
+    ProtobufSerializer,
+    SerializationContext,
+    SerializationError,
+)
 from tests.test_serde_support import pb, sample_order, topic  # noqa: F401
 
 TOPIC_CONF = {"subject.name.strategy.type": "TOPIC"}
@@ -48,7 +57,7 @@ ORDER_V2 = {**ORDER_V1, "fields": ORDER_V1["fields"] + [{"name": "channel", "typ
 def order_record(i: int = 1) -> dict:
     return {
         "id": f"o-{i}", "amount": decimal.Decimal("1234.50"), "day": datetime.date(2024, 5, 1),
-        "at": datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.timezone.utc),
+        "at": datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.UTC),
         "clock": datetime.time(12, 30, 1, 500000), "ref": uuid.UUID(int=i), "note": i if i % 2 else "text", "qty": i,
     }
 

@@ -20,8 +20,16 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.serialization import StringDeserializer, StringSerializer
 
 import serde
-from serde import (AvroDeserializer, AvroSerializer, DeserializingConsumer, JSONDeserializer, JSONSerializer,
-                   ProtobufDeserializer, ProtobufSerializer, SerializingProducer)
+from serde import (
+    AvroDeserializer,
+    AvroSerializer,
+    DeserializingConsumer,
+    JSONDeserializer,
+    JSONSerializer,
+    ProtobufDeserializer,
+    ProtobufSerializer,
+    SerializingProducer,
+)
 from tests.test_serde_support import pb, sample_order  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]

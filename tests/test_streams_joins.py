@@ -15,7 +15,7 @@ def joined(kind, windows, events):
     builder = StreamsBuilder()
     left, right = builder.stream("left", D, D), builder.stream("right", D, D)
     join = getattr(left, kind)
-    join(right, lambda l, r: f"{l}+{r}", windows).to("out", S, S)
+    join(right, lambda left, right: f"{left}+{right}", windows).to("out", S, S)
     driver = TopologyTestDriver(builder.build())
     topics = {"L": driver.create_input_topic("left", S, S), "R": driver.create_input_topic("right", S, S)}
     out = driver.create_output_topic("out", D, D)
@@ -77,7 +77,7 @@ def test_left_join_emits_unmatched_only_after_window_plus_grace_closes():
 
 def test_left_join_matched_record_is_not_emitted_unmatched():
     w = JoinWindows.of_time_difference_with_no_grace(100)
-    results, driver = joined("left_join", w, [("L", "k", "a", 1000), ("R", "k", "r", 1100), ("R", "z", "_", 5000)])
+    results, _driver = joined("left_join", w, [("L", "k", "a", 1000), ("R", "k", "r", 1100), ("R", "z", "_", 5000)])
     assert flat(results) == [("a+r", 1100)]
 
 

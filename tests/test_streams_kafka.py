@@ -298,7 +298,8 @@ def test_two_processes_share_partitions_and_one_takes_over_after_kill(kafka_boot
             assert time.monotonic() < deadline, [log.read_text()[-500:] for log in logs]
             time.sleep(0.2)
         stamps = produce_input(kafka_bootstrap, topics["in"], keys=12, per_key=per_key)
-        counts.wait_for(lambda: len(counts.records) > 1500, 60, workers)
+        # Both workers have committed output (so worker 0 has changelogged state to restore), and more.
+        counts.wait_for(lambda: len(counts.by_key()) == 12 and len(counts.records) > 1500, 60, workers)
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait(10)
         counts.wait_for(counts_complete(counts, per_key + 1, 12), 120, workers[1:])

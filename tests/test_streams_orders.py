@@ -75,7 +75,7 @@ def test_orders_scenario_end_to_end(kafka_bootstrap: str, live_registry, tmp_pat
     thread.join(90)
     assert not thread.is_alive()
 
-    valid = [(o, ts) for o, ts in zip(orders, stamps) if o["amount"] != 0]
+    valid = [(o, ts) for o, ts in zip(orders, stamps, strict=False) if o["amount"] != 0]
     avro_in = AvroDeserializer(client)
 
     def order_value(data, topic):

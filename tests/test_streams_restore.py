@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from confluent_kafka.serialization import StringDeserializer, StringSerializer
 
-from streams import JoinWindows, SessionWindows, StreamsBuilder, TimeWindows, TopologyTestDriver, Windowed
-from streams import codec
+from streams import JoinWindows, SessionWindows, StreamsBuilder, TimeWindows, TopologyTestDriver, Windowed, codec
 from streams.store import KeyValueStore
 from streams.task import Task
 

@@ -10,8 +10,8 @@ from confluent_kafka.serialization import StringDeserializer, StringSerializer
 from streams import StreamsBuilder, TopologyError, TopologyTestDriver
 from streams.config import StreamsConfig
 from streams.processor import TaskContext
-from streams.stream_join import LEFT
 from streams.store import KeyValueStore
+from streams.stream_join import LEFT
 from streams.table_join import TableTableJoin
 from streams.topics import prepare_topics
 

@@ -146,7 +146,7 @@ def test_idle_close_emits_last_window_of_a_quiet_partition():
 
 
 def test_without_idle_close_wall_clock_never_closes_windows():
-    out, driver = windowed(TimeWindows.of(5000).no_grace(), [("a", "x", 1000)], final=True, advance_wall=[10**9])
+    out, _driver = windowed(TimeWindows.of(5000).no_grace(), [("a", "x", 1000)], final=True, advance_wall=[10**9])
     assert out == []
 
 
@@ -173,7 +173,7 @@ def test_session_gap_is_inclusive():
 
 def test_session_closed_by_stream_time_cannot_be_extended():
     w = SessionWindows.with_inactivity_gap(10).no_grace()
-    out, driver = windowed(w, [("a", "1", 0), ("a", "2", 20), ("a", "3", 10)], op="reduce")
+    out, _driver = windowed(w, [("a", "1", 0), ("a", "2", 20), ("a", "3", 10)], op="reduce")
     # At stream time 20, [0,0] is closed (0 < 20 - 10 - 0): the record at 10 only merges with [20,20].
     assert out[-1] == (W("a", 10, 20), "23")
 

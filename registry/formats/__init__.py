@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .base import Dependency, Incompatibility, InvalidSchemaError, ParsedSchema, Reference, SchemaFormat
 
 __all__ = [
+    "SCHEMA_TYPES",
     "Dependency",
     "Incompatibility",
     "InvalidSchemaError",
     "ParsedSchema",
     "Reference",
     "SchemaFormat",
-    "SCHEMA_TYPES",
     "get_format",
     "parse_schema",
 ]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from .avro_compat import check_compatibility
 from .avro_model import (
@@ -451,7 +452,7 @@ class _Parser:
         return t
 
 
-def _dependency_graph(dependencies: Sequence[Dependency]) -> Iterator["AvroSchema"]:
+def _dependency_graph(dependencies: Sequence[Dependency]) -> Iterator[AvroSchema]:
     """Every Avro schema among the dependencies, transitively, dependencies first."""
     seen: set[int] = set()
 
@@ -491,7 +492,7 @@ class AvroSchema(ParsedSchema):
             self._canonical = to_java_string(self.root, self.reference_names())
         return self._canonical
 
-    def normalized(self) -> "AvroSchema":
+    def normalized(self) -> AvroSchema:
         if self._normalized is None:
             ensure_recursion_headroom()
             try:

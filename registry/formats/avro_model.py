@@ -14,8 +14,9 @@ import json
 import math
 import re
 import struct
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, TypeGuard
 
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 TYPE_NAMES = PRIMITIVES | {"record", "enum", "array", "map", "union", "fixed"}
@@ -38,7 +39,7 @@ NO_DEFAULT: Any = _NoDefault()
 class AvroType:
     """Any Avro schema node. ``kind`` is the Java type name in lower case."""
 
-    __slots__ = ("kind", "props", "fp")
+    __slots__ = ("fp", "kind", "props")
 
     def __init__(self, kind: str, props: dict[str, Any] | None = None) -> None:
         self.kind = kind
@@ -58,7 +59,7 @@ class Primitive(AvroType):
 class Named(AvroType):
     """record, enum or fixed: a name, a namespace, a doc and aliases."""
 
-    __slots__ = ("name", "space", "full", "doc", "aliases")
+    __slots__ = ("aliases", "doc", "full", "name", "space")
 
     def __init__(self, kind: str, name: str, space: str | None, doc: str | None) -> None:
         super().__init__(kind)
@@ -80,7 +81,7 @@ class Named(AvroType):
 class Field:
     """A record field; ``default`` is ``NO_DEFAULT`` when absent."""
 
-    __slots__ = ("name", "type", "doc", "default", "order", "aliases", "props", "pos")
+    __slots__ = ("aliases", "default", "doc", "name", "order", "pos", "props", "type")
 
     def __init__(self, name: str, type_: AvroType, doc: str | None, default: Any, order: str, pos: int) -> None:
         self.name = name
@@ -94,7 +95,7 @@ class Field:
 
 
 class Record(Named):
-    __slots__ = ("fields", "field_map", "is_error")
+    __slots__ = ("field_map", "fields", "is_error")
 
     def __init__(self, name: str, space: str | None, doc: str | None, is_error: bool) -> None:
         super().__init__("record", name, space, doc)
@@ -104,7 +105,7 @@ class Record(Named):
 
 
 class Enum(Named):
-    __slots__ = ("symbols", "default", "symbol_set")
+    __slots__ = ("default", "symbol_set", "symbols")
 
     def __init__(self, name: str, space: str | None, doc: str | None, symbols: list[str], default: str | None) -> None:
         super().__init__("enum", name, space, doc)
@@ -222,7 +223,7 @@ _LONG_LOGICAL = {"time-micros", "timestamp-millis", "timestamp-micros", "timesta
                  "local-timestamp-millis", "local-timestamp-micros", "local-timestamp-nanos"}
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31
 
 

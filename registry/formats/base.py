@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Sequence
-
+from typing import ClassVar
 
 RECURSION_LIMIT = 50_000
 
@@ -58,7 +58,7 @@ class Dependency:
     """
 
     name: str
-    schema: "ParsedSchema"
+    schema: ParsedSchema
     subject: str = ""
     version: int = 0
 
@@ -97,7 +97,7 @@ class ParsedSchema(ABC):
         """
 
     @abstractmethod
-    def normalized(self) -> "ParsedSchema":
+    def normalized(self) -> ParsedSchema:
         """The normalized form (what ``normalize=true`` stores and compares)."""
 
     def formatted(self, fmt: str | None) -> str:
@@ -110,7 +110,7 @@ class ParsedSchema(ABC):
         return None
 
     @abstractmethod
-    def incompatibilities(self, writer: "ParsedSchema", policy: str = "STRICT") -> list[Incompatibility]:
+    def incompatibilities(self, writer: ParsedSchema, policy: str = "STRICT") -> list[Incompatibility]:
         """Why ``self`` (the reader, the new schema in a BACKWARD check)
         cannot read data written with ``writer``; empty when it can.
 

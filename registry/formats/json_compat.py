@@ -19,7 +19,13 @@ from typing import Any, NamedTuple
 
 from .base import ensure_recursion_headroom
 from .json_model import (
-    MISSING, Node, hashmap_capacity, hashset_capacity, java_bucket, java_order, value_key,
+    MISSING,
+    Node,
+    hashmap_capacity,
+    hashset_capacity,
+    java_bucket,
+    java_order,
+    value_key,
 )
 
 Diff = tuple[str, tuple[str, ...]]
@@ -184,7 +190,7 @@ class _Differ:
                 for member in u.subs:
                     sub = self.diff(o, member)
                     if self.ok(sub):
-                        return sub + [("SUM_TYPE_EXTENDED", ())]
+                        return [*sub, ("SUM_TYPE_EXTENDED", ())]
         elif o.kind == "combined" and u.kind != "combined":
             if len(o.subs) == 1:
                 sub = self.diff(o.subs[0], u)
@@ -194,7 +200,7 @@ class _Differ:
                 for member in o.subs:
                     sub = self.diff(member, u)
                     if self.ok(sub):
-                        return sub + [("PRODUCT_TYPE_NARROWED", ())]
+                        return [*sub, ("PRODUCT_TYPE_NARROWED", ())]
         return None
 
     def at(self, out: list[Diff], path: tuple[str, ...], o: Node | None, u: Node | None) -> None:

@@ -16,8 +16,9 @@ a part, parts of the same kind merge, and the rest form a synthetic ``allOf``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from referencing import Specification
 

@@ -3,19 +3,19 @@ compatibility check (the diff lives in :mod:`registry.formats.json_compat`)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 import jsonschema
+import referencing.jsonschema as specs
 from jsonschema.exceptions import best_match
 from referencing import Registry
 from referencing.exceptions import Unresolvable
-import referencing.jsonschema as specs
 
 from . import json_compat
 from .base import Dependency, Incompatibility, InvalidSchemaError, ParsedSchema, SchemaFormat
@@ -95,13 +95,16 @@ class JsonSchema(ParsedSchema):
         ident = self.value.get("id" if self.draft == "4" else "$id") if isinstance(self.value, dict) else None
         return ident if isinstance(ident, str) else ""
 
-    @property
+    @cached_property
     def model(self) -> Node:
         """The compatibility model of this schema (built once, every ``$ref`` resolved)."""
-        return self.build_model()
+        return self._build_model()
 
-    @functools.cache
-    def build_model(self) -> Node:
+    def check_references(self) -> None:
+        """Raise :class:`InvalidSchemaError` if a ``$ref`` does not resolve (builds :attr:`model`)."""
+        self.model  # noqa: B018 - building the model resolves every reference
+
+    def _build_model(self) -> Node:
         """Build the model once; raise :class:`InvalidSchemaError` on an unresolvable ``$ref``."""
         builder = ModelBuilder(self.draft, self._spec)
         root = builder.build(self.value, self.registry.resolver(base_uri=self.base_uri))
@@ -158,7 +161,7 @@ class JsonSchemaFormat(SchemaFormat):
         if strict:
             _check_metaschema(schema)
             _check_property_names(value)
-        schema.build_model()
+        schema.check_references()
         return schema
 
 

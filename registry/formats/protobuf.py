@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import threading
 from collections import OrderedDict
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor
@@ -48,7 +49,7 @@ class ProtobufSchema(ParsedSchema):
             self._canonical = render(self._files, self._main, normalize=self._normalized)
         return self._canonical
 
-    def normalized(self) -> "ProtobufSchema":
+    def normalized(self) -> ProtobufSchema:
         if self._normalized:
             return self
         text = render(self._files, self._main, normalize=True)
@@ -114,7 +115,7 @@ class ProtobufSchema(ParsedSchema):
             messages = messages[found[0]].nested_type
         return path
 
-    def differences(self, original: "ProtobufSchema") -> list[Difference]:
+    def differences(self, original: ProtobufSchema) -> list[Difference]:
         """Every difference from ``original`` (old) to this schema (new), in Confluent's order."""
         return schema_differences(original._side(), original._files[original._main],
                                   self._side(), self._files[self._main])
@@ -156,7 +157,7 @@ def _dependency_files(dependencies: Sequence[Dependency]) -> dict[str, descripto
         if not isinstance(dep.schema, ProtobufSchema):
             raise InvalidSchemaError(f"Invalid schema: reference {dep.name} is not a Protobuf schema")
         for sub in dep.schema.dependencies:
-            visit(sub, trail + (dep.name,))
+            visit(sub, (*trail, dep.name))
         fdp = dep.schema.file_descriptor_proto()
         fdp.name = dep.name
         out[dep.name] = fdp
@@ -166,7 +167,7 @@ def _dependency_files(dependencies: Sequence[Dependency]) -> dict[str, descripto
     return out
 
 
-_cache: "OrderedDict[tuple, FileSet]" = OrderedDict()
+_cache: OrderedDict[tuple, FileSet] = OrderedDict()
 _cache_lock = threading.Lock()
 
 

@@ -10,9 +10,9 @@ are memoised on the :class:`Side`, which a parsed schema builds once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Iterable, Iterator, Mapping, Sequence
 
 from google.protobuf import descriptor_pb2
 

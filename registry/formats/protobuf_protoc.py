@@ -16,9 +16,9 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
 
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.message import DecodeError
@@ -100,7 +100,7 @@ def builtin_include_dir() -> str:
         import google.type as google_type
     except ImportError:
         return str(root)
-    source = Path(list(google_type.__path__)[0])
+    source = Path(next(iter(google_type.__path__)))
     (root / "google" / "type").mkdir(parents=True)
     for name in GOOGLE_TYPE_FILES:
         path = source / f"{name}.proto"
@@ -134,7 +134,7 @@ def _run_protoc(args: list[str], workdir: str) -> str | None:
     text = text.replace(os.path.join(workdir, "src") + os.sep, "").replace(workdir + os.sep, "")
     lines = [line for line in text.strip().splitlines() if not _LOG_LINE.match(line)]
     if len(lines) > MAX_ERROR_LINES:
-        lines = lines[:MAX_ERROR_LINES] + [f"... {len(lines) - MAX_ERROR_LINES} more errors"]
+        lines = [*lines[:MAX_ERROR_LINES], f"... {len(lines) - MAX_ERROR_LINES} more errors"]
     return "\n".join(lines) or f"protoc failed with status {code}"
 
 
@@ -226,7 +226,7 @@ def link_serialized(
         if name in trail:
             raise InvalidSchemaError(f"Invalid schema: import cycle through \"{name}\"")
         for sub in known[name].dependency:
-            visit(sub, trail + (name,))
+            visit(sub, (*trail, name))
         files[name] = known[name]
 
     main = descriptor_pb2.FileDescriptorProto()

@@ -11,7 +11,8 @@ gives the normalized form (compat-rules §2.6).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import FieldDescriptor
@@ -269,7 +270,7 @@ class Renderer:
         for field in msg.field:
             if self.in_oneof(field) and field.oneof_index < len(members):
                 members[field.oneof_index].append(field)
-        decls = [(d, m) for d, m in zip(msg.oneof_decl, members) if m]
+        decls = [(d, m) for d, m in zip(msg.oneof_decl, members, strict=False) if m]
         if self.normalize:
             decls = [(d, sorted(m, key=lambda f: f.number)) for d, m in decls]
             decls.sort(key=lambda dm: dm[1][0].number)

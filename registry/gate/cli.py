@@ -10,9 +10,10 @@ import argparse
 import os
 import re
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from ..compatibility import PreviousVersion, check
+from ..formats import ParsedSchema
 from . import GateError
 from .history import Git, Revision
 from .project import OFFLINE_DEFAULT_LEVEL, Project, Resolver, SchemaFile, load
@@ -304,7 +305,7 @@ def _check_git(args: argparse.Namespace, project: Project) -> list[Result]:
             revisions = git.history(commit, old_path) if transitive else []
             if not revisions or revisions[0].path != old_path:
                 revisions = [Revision(commit, old_path), *revisions]
-            previous: list[tuple[Revision, str, object]] = []  # oldest first
+            previous: list[tuple[Revision, str, ParsedSchema]] = []  # oldest first
             for n, rev in enumerate(reversed(revisions)):
                 is_ref = n == len(revisions) - 1
                 old_text = git.show(rev.commit, rev.path)
@@ -323,7 +324,7 @@ def _check_git(args: argparse.Namespace, project: Project) -> list[Result]:
                 result.against = f"{len(versions)} version(s) of {old_path} up to {args.against}"
             else:
                 result.against = f"{args.against} ({commit[:10]}:{old_path})"
-            outcome = check(parsed, list(reversed(versions)), level)  # type: ignore[arg-type]
+            outcome = check(parsed, list(reversed(versions)), level)
             result.status = "compatible" if outcome.is_compatible else "incompatible"
             result.messages = outcome.messages
             for m in outcome.messages:
@@ -337,11 +338,11 @@ def _check_git(args: argparse.Namespace, project: Project) -> list[Result]:
     for path in removals:
         old_text = git.show(commit, path) or ""
         result = Result(path, "removed", annotation_path=git.prefix + path)
-        sf = project.match(path)
-        if sf is not None:
+        removed = project.match(path)
+        if removed is not None:
             try:
                 parsed = resolver_at(commit).parse(path, old_text, strict=False)
-                result.subject = project.subject(sf, old_text, parsed)
+                result.subject = project.subject(removed, old_text, parsed)
             except GateError:
                 pass
         result.messages = [f"{path} existed at {args.against} and has been deleted"]

@@ -26,9 +26,9 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Sequence
 
 from ..formats import Dependency, InvalidSchemaError, ParsedSchema, parse_schema
 from . import GateError

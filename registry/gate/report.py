@@ -164,7 +164,7 @@ def locate_line(schema_type: str | None, text: str, message: str) -> int:
             found = _HASH_PATH.search(message)
             if found:
                 return _proto_line(text, found.group(1))
-    except Exception:  # noqa: BLE001 - a best-effort position, never a failure
+    except Exception:
         return 1
     return 1
 

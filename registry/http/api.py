@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,8 +11,8 @@ from starlette.responses import Response
 from ..contracts import check_metadata, check_rule_set
 from ..errors import BadRequest
 from ..formats import Reference
-from ..records import SchemaRecord
 from ..service import RegisterRequest, Registry
+from ..stores.records import SchemaRecord
 from .encode import dumps
 from .limits import check_schema_size
 from .media import read_object, response_media_type
@@ -48,7 +49,7 @@ class Api:
 
 def _typed(body: dict, name: str, kind: type | tuple[type, ...], what: str) -> Any:
     value = body.get(name)
-    if value is not None and (not isinstance(value, kind) or isinstance(value, bool) and kind is int):
+    if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is int)):
         raise BadRequest(f"Field '{name}' must be {what}")
     return value
 

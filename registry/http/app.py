@@ -18,8 +18,8 @@ from .api import Api
 from .encode import dumps
 from .forwarding import Forwarding
 from .limits import with_timeout
-from .metrics import metrics_for
 from .media import V1_JSON
+from .metrics import metrics_for
 from .routing import Router
 
 log = logging.getLogger("schemahub")
@@ -51,7 +51,7 @@ class RegistryApp:
         self.metrics = metrics_for(registry)
         self.request_timeout = request_timeout
         self.guard = None
-        if auth is not None:  # a registry.users.AuthConfig: access control on every route
+        if auth is not None:  # a registry.access.users.AuthConfig: access control on every route
             from .auth import Guard
 
             self.guard = Guard(auth, registry)
@@ -92,7 +92,7 @@ THREAD_STACK_BYTES = 256 * 1024 * 1024
 def create_app(registry: Registry, *, auth=None, request_timeout: float | None = None) -> Starlette:
     """The ASGI app. Worker threads get a large stack: the schema engines recurse
     deeply on legitimately deep schemas, and hostile ones must fail cleanly.
-    ``auth`` (a :class:`registry.users.AuthConfig`) turns on access control;
+    ``auth`` (a :class:`registry.access.users.AuthConfig`) turns on access control;
     ``request_timeout`` bounds each handler (408)."""
     threading.stack_size(THREAD_STACK_BYTES)
     app = Starlette()

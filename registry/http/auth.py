@@ -19,15 +19,16 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from ..access.users import AuthConfig
 from ..errors import Forbidden, SchemaNotFound, Unauthenticated
 from ..service import Registry
 from ..subjects import DEFAULT_CONTEXT, parse_subject
-from ..users import AuthConfig
 from .routing import Route
 
 PRINCIPAL_KEY = "schemahub.user"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from starlette.responses import Response
 
 from ..formats import ParsedSchema
-from ..records import SchemaRecord
+from ..stores.records import SchemaRecord
 
 Formatter = Callable[[SchemaRecord, str | None], str]
 

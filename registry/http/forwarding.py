@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import ForwardingFailed, LeaderNotKnown
-from ..store import Store
+from ..stores.base import Store
 from .routing import Route
 
 log = logging.getLogger("schemahub.forwarding")

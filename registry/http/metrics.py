@@ -8,9 +8,10 @@ state when scraped.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
 import time
-from typing import Any, Callable
+from bisect import bisect_left
+from collections.abc import Callable
+from typing import Any
 
 from ..service import Registry
 from ..subjects import context_of
@@ -24,7 +25,7 @@ def _escape(value: str) -> str:
 
 
 def _labels(names: tuple[str, ...], values: tuple[str, ...], extra: str = "") -> str:
-    parts = [f'{n}="{_escape(v)}"' for n, v in zip(names, values)]
+    parts = [f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=False)]
     if extra:
         parts.append(extra)
     return "{" + ",".join(parts) + "}" if parts else ""
@@ -79,9 +80,9 @@ class Histogram:
             items = sorted((k, list(v)) for k, v in self.series.items())
         for key, series in items:
             cumulative = 0.0
-            for bound, count in zip(self.buckets, series):
+            for bound, count in zip(self.buckets, series, strict=False):
                 cumulative += count
-                le = 'le="%s"' % _num(bound)
+                le = f'le="{_num(bound)}"'
                 lines.append(f"{self.name}_bucket{_labels(self.label_names, key, le)} {_num(cumulative)}")
             inf = 'le="+Inf"'
             lines.append(f"{self.name}_bucket{_labels(self.label_names, key, inf)} {_num(series[-1])}")
@@ -126,7 +127,7 @@ class Metrics:
         state = self.registry.state
         subjects = live_subjects = versions = 0
         schema_ids: set[tuple[str, int]] = set()
-        for name, subj in list(state.subjects.items()):
+        for subj in list(state.subjects.values()):
             subjects += 1
             live = subj.live()
             if live:

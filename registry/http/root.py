@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import __version__
+from ..subjects import DEFAULT_CONTEXT, context_of
 from . import params
 from .api import Api
-from ..subjects import DEFAULT_CONTEXT, context_of
 from .media import read_json
 from .routing import Router
 

@@ -7,8 +7,8 @@ decoded path would split it; routing on raw segments keeps it whole.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -28,7 +28,7 @@ class Route:
         if len(parts) != len(self.segments):
             return None
         params: dict[str, str] = {}
-        for want, got in zip(self.segments, parts):
+        for want, got in zip(self.segments, parts, strict=False):
             if want.startswith("{"):
                 params[want[1:-1]] = got
             elif want != got:

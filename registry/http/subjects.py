@@ -6,8 +6,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import params
 from ..service import RegisterRequest
+from . import params
 from .api import Api, parse_register_request
 from .encode import dumps, registered, schema_object
 from .media import decode_object, read_body
@@ -126,7 +126,7 @@ def add_routes(router: Router, api: Api) -> None:
         keys = request.query_params.getlist("key")
         values = request.query_params.getlist("value")
         record = registry.latest_with_metadata(
-            p["subject"], dict(zip(keys, values)), deleted=params.flag(request, "deleted")
+            p["subject"], dict(zip(keys, values, strict=False)), deleted=params.flag(request, "deleted")
         )
         text = api.schema_text(record, params.text(request, "format"))
         return api.json(request, schema_object(record, text, subject=p["subject"]))

@@ -19,7 +19,7 @@ def first_difference(ours: list[Output], theirs: list[Output], context: int = 3)
     """``None`` if equal, else a readable account of the first record where the two sides part."""
     if ours == theirs:
         return None
-    index = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+    index = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs)))
     lo = max(0, index - context)
     lines = [f"first difference at output #{index} ({len(ours)} records here, {len(theirs)} in Kafka Streams)"]
     for i in range(lo, index + context + 1):

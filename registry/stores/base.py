@@ -9,7 +9,7 @@ records are durable *and* applied: a caller may answer the client then.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .records import Record
 

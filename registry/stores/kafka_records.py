@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import config as cfg
-from .formats.base import Reference
+from .. import config as cfg
+from ..formats.base import Reference
 from .records import (
     ClearSubjectRecord,
     ConfigRecord,
@@ -45,7 +45,7 @@ def _string(text: str) -> str:
         if escaped is not None:
             out.append(escaped)
         elif ord(ch) < 0x20:
-            out.append("\\u%04X" % ord(ch))
+            out.append(f"\\u{ord(ch):04X}")
         else:
             out.append(ch)
     out.append('"')

@@ -27,13 +27,16 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar, Token
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
-from .errors import LeaderNotKnown, StoreError, StoreTimeout
+from ..errors import LeaderNotKnown, StoreError, StoreTimeout
+from ..subjects import context_of
+from .base import Apply, Store
 from .kafka_records import NOOP_KEY, RecordFormatError, decode, encode
 from .records import (
     ClearSubjectRecord,
@@ -42,8 +45,6 @@ from .records import (
     SchemaRecord,
     SchemaTombstone,
 )
-from .store import Apply, Store
-from .subjects import context_of
 
 log = logging.getLogger("schemahub.kafka")
 

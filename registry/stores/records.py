@@ -10,9 +10,9 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
-from .formats.base import Reference
+from ..formats.base import Reference
 
 
 def _stable_json(value: Any) -> str:
@@ -59,7 +59,7 @@ def content_guid(
     material = schema
     if references or metadata or rule_set:
         material += _stable_json([[r.to_json() for r in references], metadata or None, rule_set or None])
-    return str(uuid.UUID(bytes=hashlib.md5(material.encode("utf-8")).digest()))
+    return str(uuid.UUID(bytes=hashlib.md5(material.encode("utf-8"), usedforsecurity=False).digest()))
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,6 @@ class ContextRecord:
     deleted: bool = False
 
 
-Record = Union[
-    SchemaRecord, SchemaTombstone, DeleteSubjectRecord, ClearSubjectRecord, ConfigRecord, ModeRecord, ContextRecord
-]
+Record = (
+    SchemaRecord | SchemaTombstone | DeleteSubjectRecord | ClearSubjectRecord | ConfigRecord | ModeRecord | ContextRecord
+)

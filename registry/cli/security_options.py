@@ -13,7 +13,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
-from .users import AuthConfig, AuthFileError, load_auth_file
+from ..access.users import AuthConfig, AuthFileError, load_auth_file
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -29,13 +29,13 @@ def add_security_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tls-key", default=_env("SCHEMAHUB_TLS_KEY"), help="PEM private key (SCHEMAHUB_TLS_KEY)")
     group.add_argument("--tls-client-ca", default=_env("SCHEMAHUB_TLS_CLIENT_CA"),
                        help="PEM CA bundle: require client certificates signed by it (SCHEMAHUB_TLS_CLIENT_CA)")
-    group.add_argument("--request-timeout", type=float, default=float(_env("SCHEMAHUB_REQUEST_TIMEOUT", "30")),
+    group.add_argument("--request-timeout", type=float, default=_env("SCHEMAHUB_REQUEST_TIMEOUT", "30"),
                        help="seconds a request may take before a 408 answer; 0 = none (SCHEMAHUB_REQUEST_TIMEOUT)")
     group.add_argument("--max-schema-elements", type=int,
-                       default=int(_env("SCHEMAHUB_MAX_SCHEMA_ELEMENTS", "10000")),
+                       default=_env("SCHEMAHUB_MAX_SCHEMA_ELEMENTS", "10000"),
                        help="most fields/symbols/properties a schema may declare (42209); 0 = no limit")
     group.add_argument("--max-body-bytes", type=int,
-                       default=int(_env("SCHEMAHUB_MAX_BODY_BYTES", str(8 * 1024 * 1024))),
+                       default=_env("SCHEMAHUB_MAX_BODY_BYTES", str(8 * 1024 * 1024)),
                        help="largest request body accepted (413)")
 
 
@@ -52,7 +52,7 @@ class SecuritySettings:
 
 def security_settings(args: argparse.Namespace) -> SecuritySettings:
     """Read the auth file, check the TLS files and apply the limits; SystemExit on a bad setting."""
-    from .http import limits
+    from ..http import limits
 
     settings = SecuritySettings()
     if getattr(args, "auth_file", None):
@@ -67,7 +67,7 @@ def security_settings(args: argparse.Namespace) -> SecuritySettings:
         max_body_bytes=getattr(args, "max_body_bytes", None),
     )
     cert, key, client_ca = (getattr(args, name, None) for name in ("tls_cert", "tls_key", "tls_client_ca"))
-    if key and not cert or client_ca and not cert:
+    if (key and not cert) or (client_ca and not cert):
         raise SystemExit("schemahub: --tls-key and --tls-client-ca need --tls-cert")
     if cert:
         tls: dict[str, Any] = {"ssl_certfile": cert, "ssl_keyfile": key}

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 # Modules that each define ``add_parser(commands)`` and set ``func`` on their parser.
-COMMAND_MODULES = ("registry.serve", "registry.gate.cli", "registry.users", "registry.dump")
+COMMAND_MODULES = ("registry.cli.serve", "registry.gate.cli", "registry.cli.users", "registry.cli.dump")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +22,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

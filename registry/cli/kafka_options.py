@@ -42,13 +42,13 @@ def advertised_url(args: argparse.Namespace) -> str:
     if args.advertised_url:
         return str(args.advertised_url).rstrip("/")
     host = args.host
-    if host in ("0.0.0.0", "::", ""):
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a wildcard bind is advertised by name
         host = socket.getfqdn()
     return f"http://{host}:{args.port}"
 
 
 def open_kafka_store(args: argparse.Namespace):
-    from .kafka_store import KafkaStore
+    from ..stores.kafka import KafkaStore
 
     return KafkaStore(
         args.kafka,

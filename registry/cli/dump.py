@@ -14,12 +14,13 @@ import json
 import os
 import sys
 import time
-from typing import IO, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import IO
 
-from .kafka_records import decode, encode
-from .records import ConfigRecord, ContextRecord, ModeRecord, Record
-from .state import RegistryState
-from .store import Store
+from ..state import RegistryState
+from ..stores.base import Store
+from ..stores.kafka_records import decode, encode
+from ..stores.records import ConfigRecord, ContextRecord, ModeRecord, Record
 
 
 def _add_store_args(parser: argparse.ArgumentParser) -> None:
@@ -44,12 +45,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def _store(args: argparse.Namespace, *, writer: bool) -> Store:
     if args.kafka:
-        from .kafka_store import KafkaStore
+        from ..stores.kafka import KafkaStore
 
         return KafkaStore(args.kafka, args.topic, group_id=args.group_id, leader_eligible=writer)
     if not args.db:
         raise SystemExit("give --db PATH or --kafka BOOTSTRAP")
-    from .sqlite_store import SQLiteStore
+    from ..stores.sqlite import SQLiteStore
 
     return SQLiteStore(args.db)
 
@@ -78,7 +79,7 @@ def write_dump(records: Iterable[Record], out: IO[str]) -> int:
 
 
 def read_dump(lines: Iterable[str]) -> Iterator[Record]:
-    for number, line in enumerate(lines, 1):
+    for _number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         item = json.loads(line)

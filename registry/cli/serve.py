@@ -18,7 +18,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="run the registry HTTP server")
     serve.add_argument("--host", default=_env("SCHEMAHUB_HOST", "127.0.0.1"), help="address to bind (SCHEMAHUB_HOST)")
     serve.add_argument(
-        "--port", type=int, default=int(_env("SCHEMAHUB_PORT", "8081")), help="port to listen on (SCHEMAHUB_PORT)"
+        "--port", type=int, default=_env("SCHEMAHUB_PORT", "8081"), help="port to listen on (SCHEMAHUB_PORT)"
     )
     serve.add_argument(
         "--db", default=_env("SCHEMAHUB_DB", "./schemahub.db"), help="SQLite database file (SCHEMAHUB_DB)"
@@ -26,10 +26,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--log-level", default=_env("SCHEMAHUB_LOG_LEVEL", "info"), help="log level (SCHEMAHUB_LOG_LEVEL)"
     )
-    from .kafka_serve import add_kafka_arguments
+    from .kafka_options import add_kafka_arguments
 
     add_kafka_arguments(serve)
-    from .security import add_security_arguments
+    from .security_options import add_security_arguments
 
     add_security_arguments(serve)
     serve.set_defaults(func=run)
@@ -37,18 +37,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def open_store(args: argparse.Namespace):
     if getattr(args, "kafka", None):
-        from .kafka_serve import open_kafka_store
+        from .kafka_options import open_kafka_store
 
         return open_kafka_store(args)
-    from .sqlite_store import SQLiteStore
+    from ..stores.sqlite import SQLiteStore
 
     return SQLiteStore(args.db)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .http.app import create_app
-    from .security import security_settings
-    from .service import Registry
+    from ..http.app import create_app
+    from ..service import Registry
+    from .security_options import security_settings
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     security = security_settings(args)

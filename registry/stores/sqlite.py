@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any
 
 import sqlite_utils
 
-from .errors import StoreError
-from .formats.base import Reference
+from ..errors import StoreError
+from ..formats.base import Reference
+from ..subjects import context_of
+from .base import Apply, Store
 from .records import (
     ClearSubjectRecord,
     ConfigRecord,
@@ -27,15 +30,13 @@ from .records import (
     SchemaRecord,
     SchemaTombstone,
 )
-from .store import Apply, Store
-from .subjects import context_of
 
 
 def _dumps(value: object) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _loads(text: str | None) -> object:
+def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
@@ -57,7 +58,7 @@ class SQLiteStore(Store):
 
     def _create_tables(self) -> None:
         db = self._db
-        db["schemas"].create(
+        db.table("schemas").create(
             {
                 "subject": str,
                 "version": int,
@@ -73,10 +74,10 @@ class SQLiteStore(Store):
             pk=("subject", "version"),
             if_not_exists=True,
         )
-        db["configs"].create({"key": str, "config_json": str}, pk="key", if_not_exists=True)
-        db["modes"].create({"key": str, "mode": str}, pk="key", if_not_exists=True)
-        db["contexts"].create({"context": str}, pk="context", if_not_exists=True)
-        db["id_high_water"].create({"context": str, "max_id": int}, pk="context", if_not_exists=True)
+        db.table("configs").create({"key": str, "config_json": str}, pk="key", if_not_exists=True)
+        db.table("modes").create({"key": str, "mode": str}, pk="key", if_not_exists=True)
+        db.table("contexts").create({"context": str}, pk="context", if_not_exists=True)
+        db.table("id_high_water").create({"context": str, "max_id": int}, pk="context", if_not_exists=True)
 
     def open(self, apply: Apply) -> None:
         self._apply = apply
@@ -94,13 +95,13 @@ class SQLiteStore(Store):
                 schema_type=row["schema_type"],
                 schema=row["schema"],
                 references=tuple(Reference(**r) for r in (_loads(row["references_json"]) or [])),
-                metadata=_loads(row["metadata_json"]),  # type: ignore[arg-type]
-                rule_set=_loads(row["rule_set_json"]),  # type: ignore[arg-type]
+                metadata=_loads(row["metadata_json"]),
+                rule_set=_loads(row["rule_set_json"]),
                 deleted=bool(row["deleted"]),
                 ts=row["ts"] or 0,
             )
         for row in self._db.query("SELECT key, config_json FROM configs"):
-            yield ConfigRecord(row["key"], _loads(row["config_json"]))  # type: ignore[arg-type]
+            yield ConfigRecord(row["key"], _loads(row["config_json"]))
         for row in self._db.query("SELECT key, mode FROM modes"):
             yield ModeRecord(row["key"], row["mode"])
 
