@@ -27,7 +27,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .formats.base import Incompatibility, ParsedSchema
@@ -51,9 +51,21 @@ class PreviousVersion:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One message of a verdict and, when an engine found it, the incompatibility behind it:
+    its location is in the ``reader`` schema ("new" or "old"), checked against ``version``."""
+
+    message: str
+    incompatibility: Incompatibility | None = None
+    reader: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True)
 class CompatibilityResult:
     is_compatible: bool
     messages: list[str]
+    findings: list[Finding] = field(default_factory=list)  # the messages, with what each is about
 
 
 # -- the engines, memoised by content ------------------------------------------
@@ -152,33 +164,41 @@ def trailer(level: str, validate_fields: bool) -> str:
     return f"{{validateFields: '{str(bool(validate_fields)).lower()}', compatibility: '{level}'}}"
 
 
-def _with_old_schema(messages: list[str], old: PreviousVersion) -> list[str]:
-    if messages:
+def _with_old_schema(findings: list[Finding], old: PreviousVersion) -> list[Finding]:
+    if findings:
         if old.version is not None:
-            messages.append(f"{{oldSchemaVersion: {old.version}}}")
-        messages.append(old_schema_message(old.text))
-    return messages
+            findings.append(Finding(f"{{oldSchemaVersion: {old.version}}}", version=old.version))
+        findings.append(Finding(old_schema_message(old.text), version=old.version))
+    return findings
 
 
-def pair_messages(new: ParsedSchema, old: PreviousVersion, level: str, *, policy: str = "STRICT") -> list[str]:
-    """Messages for ``new`` against one previous version, without the trailer; empty when compatible."""
+def _found(found: list[Incompatibility], reader: str, old: PreviousVersion) -> list[Finding]:
+    writer = "old" if reader == "new" else "new"
+    return [Finding(i.render(reader, writer), i, reader, old.version) for i in found]
+
+
+def pair_findings(new: ParsedSchema, old: PreviousVersion, level: str, *, policy: str = "STRICT") -> list[Finding]:
+    """:func:`pair_messages` with the incompatibility behind each message."""
     base = level.replace("_TRANSITIVE", "")
     if base == "NONE":
         return []
     if new.schema_type != old.schema.schema_type:
-        return [DIFFERENT_SCHEMA_TYPE]
+        return [Finding(DIFFERENT_SCHEMA_TYPE, version=old.version)]
     fingerprint(old.schema, old.text)
     if base == "BACKWARD":
-        found = pair_incompatibilities(new, old.schema, policy)
-        return _with_old_schema([i.render("new", "old") for i in found], old)
+        return _with_old_schema(_found(pair_incompatibilities(new, old.schema, policy), "new", old), old)
     if base == "FORWARD":
-        found = pair_incompatibilities(old.schema, new, policy)
-        return _with_old_schema([i.render("old", "new") for i in found], old)
+        return _with_old_schema(_found(pair_incompatibilities(old.schema, new, policy), "old", old), old)
     if base == "FULL":
-        forward = [i.render("old", "new") for i in pair_incompatibilities(old.schema, new, policy)]
-        backward = [i.render("new", "old") for i in pair_incompatibilities(new, old.schema, policy)]
+        forward = _found(pair_incompatibilities(old.schema, new, policy), "old", old)
+        backward = _found(pair_incompatibilities(new, old.schema, policy), "new", old)
         return forward + _with_old_schema(backward, old)
     raise ValueError(f"unknown compatibility level {level}")
+
+
+def pair_messages(new: ParsedSchema, old: PreviousVersion, level: str, *, policy: str = "STRICT") -> list[str]:
+    """Messages for ``new`` against one previous version, without the trailer; empty when compatible."""
+    return [f.message for f in pair_findings(new, old, level, policy=policy)]
 
 
 def check_pair(
@@ -288,21 +308,24 @@ def check(
     against ``latest`` (the subject's latest live version, before any
     ``compatibilityGroup`` filtering; by default ``previous[0]``).
     """
-    messages: list[str] = []
+    findings: list[Finding] = []
     if validate_fields:
         holder = (previous[0] if previous else None) if latest is _LATEST else latest
-        messages += reserved_field_messages(
-            new, new_metadata, holder.metadata if holder else None, has_latest=holder is not None
-        )
+        findings += [
+            Finding(m)
+            for m in reserved_field_messages(
+                new, new_metadata, holder.metadata if holder else None, has_latest=holder is not None
+            )
+        ]
     candidates = list(previous) if level.endswith("_TRANSITIVE") else list(previous[:1])
     for old in candidates:
-        found = pair_messages(new, old, level, policy=policy)
+        found = pair_findings(new, old, level, policy=policy)
         if found:
-            messages += found
+            findings += found
             break
-    if messages:
-        messages.append(trailer(level, validate_fields))
-        return CompatibilityResult(False, messages)
+    if findings:
+        findings.append(Finding(trailer(level, validate_fields)))
+        return CompatibilityResult(False, [f.message for f in findings], findings)
     return CompatibilityResult(True, [])
 
 

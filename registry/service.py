@@ -236,12 +236,14 @@ class Registry:
         parsed: ParsedSchema,
         metadata: dict | None,
         candidates: Sequence[SchemaRecord],
+        level: str | None = None,
     ) -> CompatibilityResult:
         """Confluent's ``isCompatibleWithPrevious``: ``candidates`` are the versions to
         check, newest first; the reserved-field rules look at the first of them before the
-        ``compatibilityGroup`` filter, the level's checks at the filtered ones."""
+        ``compatibilityGroup`` filter, the level's checks at the filtered ones. ``level``
+        replaces the subject's effective level."""
         config = self.config_for(subject)
-        level = self.level_for(subject)
+        level = level or self.level_for(subject)
         validate_fields = bool(config.get("validateFields"))
         transitive = level.endswith("_TRANSITIVE")
         previous = self._previous_versions(
@@ -567,7 +569,10 @@ class Registry:
         version: str | None = None,
         normalize: bool | None = None,
         verbose: bool = False,
+        level: str | None = None,
     ) -> CompatibilityResult:
+        """Check ``request`` against the subject's versions (only ``version`` when given)
+        under its effective level, or under ``level`` (a what-if: every level at once)."""
         qs = validate_subject(subject)
         subj = self.state.subjects.get(qs.qualified)
         number = parse_version(version) if version is not None else None
@@ -588,7 +593,7 @@ class Registry:
             # Only that version, even for a *_TRANSITIVE level (compat-rules §0.2); the
             # compatibilityGroup filter applies after the version is chosen.
             live = live[:1] if number == -1 else [r for r in live if r.version == number]
-        return self._check(subject, parsed, request.metadata, live)
+        return self._check(subject, parsed, request.metadata, live, cfg.parse_level(level) if level else None)
 
     # -- config and mode ---------------------------------------------------
 
