@@ -1,8 +1,9 @@
 """``schemahub serve`` options for access control, TLS and limits.
 
 ``add_security_arguments`` adds the options; ``security_settings`` turns the
-parsed options into the ``create_app`` keywords and the ``uvicorn.Config``
-TLS keywords, failing early (before the server binds) on a bad file.
+parsed options into the ``create_app`` keywords, the ``uvicorn.Config`` TLS
+keywords and the connection limits, failing early (before the server binds)
+on a bad file or value.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..access.users import AuthConfig, AuthFileError, load_auth_file
+from ..http.server import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    ConnectionLimits,
+)
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -37,6 +44,16 @@ def add_security_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-body-bytes", type=int,
                        default=_env("SCHEMAHUB_MAX_BODY_BYTES", str(8 * 1024 * 1024)),
                        help="largest request body accepted (413)")
+    group.add_argument("--header-timeout", type=float,
+                       default=_env("SCHEMAHUB_HEADER_TIMEOUT", str(DEFAULT_HEADER_TIMEOUT)),
+                       help="seconds a client has to send a request's headers, from connecting or from the "
+                            "request's first byte; then 408 and close; 0 = none (SCHEMAHUB_HEADER_TIMEOUT)")
+    group.add_argument("--keep-alive-timeout", type=float,
+                       default=_env("SCHEMAHUB_KEEP_ALIVE_TIMEOUT", str(DEFAULT_KEEP_ALIVE_TIMEOUT)),
+                       help="seconds an idle kept-alive connection stays open (SCHEMAHUB_KEEP_ALIVE_TIMEOUT)")
+    group.add_argument("--max-connections", type=int,
+                       default=_env("SCHEMAHUB_MAX_CONNECTIONS", str(DEFAULT_MAX_CONNECTIONS)),
+                       help="most open connections; further ones are closed at once (SCHEMAHUB_MAX_CONNECTIONS)")
 
 
 @dataclass
@@ -44,6 +61,7 @@ class SecuritySettings:
     auth: AuthConfig | None = None
     request_timeout: float | None = None
     uvicorn_tls: dict[str, Any] = field(default_factory=dict)
+    connections: ConnectionLimits = field(default_factory=ConnectionLimits)
 
     @property
     def app_kwargs(self) -> dict[str, Any]:
@@ -66,6 +84,12 @@ def security_settings(args: argparse.Namespace) -> SecuritySettings:
         max_schema_elements=getattr(args, "max_schema_elements", None),
         max_body_bytes=getattr(args, "max_body_bytes", None),
     )
+    header_timeout = getattr(args, "header_timeout", DEFAULT_HEADER_TIMEOUT)
+    keep_alive = getattr(args, "keep_alive_timeout", DEFAULT_KEEP_ALIVE_TIMEOUT)
+    max_connections = getattr(args, "max_connections", DEFAULT_MAX_CONNECTIONS)
+    if header_timeout < 0 or keep_alive <= 0 or max_connections < 1:
+        raise SystemExit("schemahub: --header-timeout must be >= 0, --keep-alive-timeout > 0, --max-connections >= 1")
+    settings.connections = ConnectionLimits(header_timeout, keep_alive, max_connections)
     cert, key, client_ca = (getattr(args, name, None) for name in ("tls_cert", "tls_key", "tls_client_ca"))
     if (key and not cert) or (client_ca and not cert):
         raise SystemExit("schemahub: --tls-key and --tls-client-ca need --tls-cert")

@@ -1,4 +1,4 @@
-"""``schemahub serve``: the registry HTTP server on uvicorn."""
+"""``schemahub serve``: the registry HTTP server (uvicorn, uvloop, httptools: :mod:`registry.http.server`)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     registry = Registry(open_store(args))
     app = create_app(registry, **security.app_kwargs)
     config = uvicorn.Config(
-        app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=True, **security.uvicorn_tls
+        app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=True,
+        **security.connections.uvicorn_kwargs(), **security.uvicorn_tls,
     )
     try:
         CleanExitServer(config).run()
