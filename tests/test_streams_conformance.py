@@ -23,9 +23,7 @@ SEEDS = (1, 2)
 KNOWN_DIVERGENCES = {
     "repartition_explicit", "tumbling_count", "tumbling_reduce_no_grace", "hopping_aggregate", "tumbling_suppress",
     "hopping_suppress_and_updates", "session_count", "session_reduce_no_grace", "session_aggregate", "session_suppress",
-    "stream_stream_inner", "stream_stream_left", "stream_stream_outer", "stream_stream_left_asymmetric",
-    "stream_stream_outer_asymmetric", "table_named_filter", "table_filter_left_join", "table_filter_outer_join",
-    "select_key_stream_join",
+    "table_named_filter", "table_filter_left_join", "table_filter_outer_join",
 }
 CASES = [
     pytest.param(
