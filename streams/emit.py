@@ -1,21 +1,13 @@
-"""How windowed aggregations emit: every update (default) or one final result per window.
+"""``Suppressed``: the argument of ``KTable.suppress`` (``streams.suppress`` does the work).
 
-``Suppressed.until_window_closes()`` (Kafka Streams' name) and ``KTable.final()`` select final
-emission; ``idle_close_ms`` opts into closing windows on wall-clock silence, so the last window of
-a quiet partition is not held back forever.
+``Suppressed.until_window_closes()`` (Kafka Streams' name) and ``KTable.final()`` ask for one final
+result per window; ``idle_close_ms`` opts into closing windows on wall-clock silence, so the last
+window of a quiet partition is not held back forever.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-@dataclass
-class EmitStrategy:
-    """Mutable options of one windowed aggregation node, fixed when the topology is built."""
-
-    final: bool = False
-    idle_close_ms: int | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from streams.aggregate import Aggregate, Aggregator, Count, Initializer, Reduce, Reducer
-from streams.emit import EmitStrategy
 from streams.ktable import KTable
 from streams.session_aggregate import Merger, SessionAggregate
 from streams.window_aggregate import WindowAggregate
@@ -75,12 +74,12 @@ class TimeWindowedKStream:
         self.per_key = per_key
 
     def _table(self, kind: str, name: str | None, initializer: Initializer, aggregator: Aggregator) -> KTable:
-        emit = EmitStrategy()
         windows, per_key = self.windows, self.per_key
         table = self.grouped._table(
-            kind, name, lambda store: WindowAggregate(store, windows, initializer, aggregator, emit, per_key)
+            kind, name, lambda store: WindowAggregate(store, windows, initializer, aggregator, per_key)
         )
-        table.emit = emit
+        table.window_close_ms = windows.require_grace()
+        table.per_key_time = per_key
         return table
 
     def count(self, name: str | None = None) -> KTable:
@@ -101,22 +100,23 @@ class SessionWindowedKStream:
         self.windows = windows
 
     def _table(self, kind: str, name: str | None, initializer: Initializer, aggregator: Aggregator, merger: Merger) -> KTable:
-        emit = EmitStrategy()
         windows = self.windows
         table = self.grouped._table(
-            kind, name, lambda store: SessionAggregate(store, windows, initializer, aggregator, merger, emit)
+            kind, name, lambda store: SessionAggregate(store, windows, initializer, aggregator, merger)
         )
-        table.emit = emit
+        table.window_close_ms = windows.gap_ms + windows.require_grace()
         return table
 
     def count(self, name: str | None = None) -> KTable:
         return self._table("session-count", name, int, _count, _sum)
 
     def reduce(self, reducer: Reducer, name: str | None = None) -> KTable:
-        def merge(key: Any, a: Any, b: Any) -> Any:
-            return b if a is _UNSET else reducer(a, b)
+        aggregator = _reducing(reducer)
 
-        return self._table("session-reduce", name, _unset, _reducing(reducer), merge)
+        def merge(key: Any, a: Any, b: Any) -> Any:
+            return aggregator(key, b, a)
+
+        return self._table("session-reduce", name, _unset, aggregator, merge)
 
     def aggregate(
         self, initializer: Initializer, aggregator: Aggregator, merger: Merger, name: str | None = None

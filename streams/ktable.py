@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from streams import stateless
-from streams.emit import EmitStrategy, Suppressed
+from streams.emit import Suppressed
 from streams.stream_join import LEFT, RIGHT, ValueJoiner
+from streams.suppress import Suppress
 from streams.table import TableFilter, TableMapValues
 from streams.table_join import TableTableJoin
 from streams.topology import TopologyError
@@ -21,8 +22,9 @@ class KTable:
     """Updates flow downstream as ``(key, value)`` records; ``None`` values are deletions.
 
     ``store`` names the materialized state (for joins and the test driver; a table–table join
-    materializes an input without one, e.g. a ``filter`` or ``map_values`` result);
-    ``emit`` is set for windowed aggregations and makes ``suppress``/``final`` possible.
+    materializes an input without one, e.g. a ``filter`` or ``map_values`` result).
+    ``window_close_ms`` is set on windowed aggregations (and tables derived from them): how long
+    after its end a window closes (grace, or gap + grace for sessions), which ``suppress`` needs.
     """
 
     def __init__(self, builder: StreamsBuilder, node: str, sources: frozenset[str], store: str | None) -> None:
@@ -30,7 +32,8 @@ class KTable:
         self.node = node
         self.sources = sources
         self.store = store
-        self.emit: EmitStrategy | None = None
+        self.window_close_ms: int | None = None
+        self.per_key_time = False
 
     def to_stream(self, key_mapper: Callable[[Any, Any], Any] | None = None) -> KStream:
         """The table's update stream; ``key_mapper(key, value)`` may e.g. unwrap ``Windowed`` keys."""
@@ -50,19 +53,23 @@ class KTable:
     def map_values(self, mapper: Callable[[Any], Any]) -> KTable:
         return self._then("table-map-values", lambda: TableMapValues(mapper))
 
-    def suppress(self, suppressed: Suppressed) -> KTable:
-        """Windowed aggregations only: emit one final result per window once it closes.
+    def suppress(self, suppressed: Suppressed, *, name: str | None = None) -> KTable:
+        """Windowed tables only: a table of one final result per window, emitted once it closes.
 
-        The final result is taken from the aggregation's own durable store when the window
-        closes (as Kafka Streams' ``emitStrategy(onWindowClose())``), so it survives crashes
-        and is emitted exactly once under ``exactly_once_v2``. It switches the aggregation itself
-        to final emission and returns this table: every consumer of it sees final results only.
+        As Kafka Streams' ``suppress(untilWindowCloses(...))``: a node after this table buffers its
+        updates (in a changelogged store, ``name`` fixes it) and emits each window's last one once
+        ``streamTime >= end + grace`` (``gap + grace`` for sessions), dropping tombstones. This table
+        itself goes on emitting every update to its other consumers.
         """
-        if self.emit is None:
+        if self.window_close_ms is None:
             raise TopologyError("suppress(until_window_closes) applies to windowed aggregations only")
-        self.emit.final = True
-        self.emit.idle_close_ms = suppressed.idle_close_ms
-        return self
+        builder = self.builder
+        store = builder.store_name(name, "suppress")
+        duration, idle, per_key = self.window_close_ms, suppressed.idle_close_ms, self.per_key_time
+        node = builder.add_node("suppress", lambda r: Suppress(store, duration, idle, per_key), [self.node], (store,))
+        table = KTable(builder, node, self.sources, None)
+        table.window_close_ms = self.window_close_ms
+        return table
 
     def final(self, idle_close_ms: int | None = None) -> KTable:
         """Shorthand for ``suppress(Suppressed.until_window_closes(idle_close_ms))``."""
@@ -107,10 +114,12 @@ class KTable:
 
         Windowed aggregations keep their stores by window, not by the key they forward.
         """
-        if self.store is not None and self.emit is None:
+        if self.store is not None and self.window_close_ms is None:
             return self.store, False
         return self.builder.store_name(name, "table-join"), True
 
     def _then(self, kind: str, factory: Callable[[], Any]) -> KTable:
         node = self.builder.add_node(kind, lambda r: factory(), [self.node])
-        return KTable(self.builder, node, self.sources, None)
+        table = KTable(self.builder, node, self.sources, None)
+        table.window_close_ms, table.per_key_time = self.window_close_ms, self.per_key_time
+        return table

@@ -1,9 +1,13 @@
 """Aggregation over ``SessionWindows`` (Kafka Streams ``KStreamSessionWindowAggregate``).
 
 A record at ``ts`` merges every session of its key with ``start <= ts + gap`` and
-``end >= ts - gap``; the merged session spans ``[min start, max end]`` (both real record times).
-Sessions with ``end < streamTime - gap - grace`` are closed: a record that would only form or extend
-such a session is dropped and counted as ``late-records``.
+``end >= ts - gap`` that the store still shows: a session is kept for ``gap + grace`` after its end,
+measured from the stream time before the record, so one ending exactly at ``streamTime − gap −
+grace`` is gone. The merged session spans ``[min start, max end]`` (both real record times). If it
+ends before ``streamTime − gap − grace`` the record is dropped and counted in ``late-records``.
+Otherwise each merged session is replaced by a tombstone stamped with that session's end, and the
+merged session's aggregate is emitted stamped with its end. Records with a null key are dropped; a
+null value is aggregated like any other. An aggregate of ``None`` deletes the session.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from typing import Any
 
 from streams.aggregate import Aggregator, Initializer
 from streams.clock import STREAM_TIME, StreamClock
-from streams.emit import EmitStrategy
 from streams.processor import Processor, TaskContext
 from streams.windows import SessionWindows, Windowed
 
@@ -23,7 +26,7 @@ Merger = Callable[[Any, Any, Any], Any]
 
 
 class SessionAggregate(Processor):
-    """Store keys are ``(key, start)``, values ``(end, aggregate, max timestamp)``."""
+    """Store keys are ``(key, start)``, values ``(end, aggregate, timestamp)`` (the timestamp is the end)."""
 
     def __init__(
         self,
@@ -32,7 +35,6 @@ class SessionAggregate(Processor):
         initializer: Initializer,
         aggregator: Aggregator,
         merger: Merger,
-        emit: EmitStrategy,
     ) -> None:
         super().__init__()
         self.store_name = store_name
@@ -41,14 +43,11 @@ class SessionAggregate(Processor):
         self.initializer = initializer
         self.aggregator = aggregator
         self.merger = merger
-        self.final = emit.final
-        self.punctuates = emit.idle_close_ms is not None
-        self.idle_close_ms = emit.idle_close_ms
 
     def init(self, ctx: TaskContext) -> None:
         super().init(ctx)
         self.store = ctx.store(self.store_name)
-        self.clock = StreamClock(self.store, self.idle_close_ms)
+        self.clock = StreamClock(self.store, None)
         self.sessions: dict[Any, set[int]] = {}
         self.ends: list[tuple[int, int, Any, int]] = []
         self.seq = count()
@@ -61,39 +60,45 @@ class SessionAggregate(Processor):
         heapq.heappush(self.ends, (end, next(self.seq), key, start))
 
     def process(self, key: Any, value: Any, ts: int) -> None:
-        if key is None or value is None:
+        if key is None:
             self.ctx.drop("null-key-or-value")
             return
+        shown_from = max(ts - self.gap, self.clock.time - self.gap - self.grace + 1)
         closed_before = self.clock.observe(ts) - self.gap - self.grace
         data = self.store.data
-        merged: list[tuple[int, int, Any, int]] = []
-        start, end, stamp = ts, ts, ts
+        merged: list[tuple[int, int, Any]] = []
         for s in self.sessions.get(key, ()):
-            e, agg, t = data[(key, s)]
-            if s <= ts + self.gap and e >= ts - self.gap:
-                merged.append((s, e, agg, t))
-                start, end, stamp = min(start, s), max(end, e), max(stamp, t)
+            e, agg, _ = data[(key, s)]
+            if s <= ts + self.gap and e >= shown_from:
+                merged.append((e, s, agg))
+        merged.sort(key=_end_start)
+        start, end = ts, ts
+        agg = self.initializer()
+        for e, s, old in merged:
+            agg = self.merger(key, agg, old)
+            start, end = min(start, s), max(end, e)
         if end < closed_before:
             self.ctx.drop("late-records")
             return
-        agg = self.initializer()
-        for s, e, old, _ in sorted(merged):
-            agg = self.merger(key, agg, old)
-            self.store.delete((key, s))
-            self.sessions[key].discard(s)
-            if not self.final:
-                self.forward(Windowed(key, s, e), None, ts)
+        if (start, end) != (ts, ts):
+            for e, s, _ in merged:
+                self.store.delete((key, s))
+                self.sessions[key].discard(s)
+                self.forward(Windowed(key, s, e), None, e)
         agg = self.aggregator(key, value, agg)
-        self.store.put((key, start), (end, agg, stamp))
-        self._track(key, start, end)
-        if not self.final:
-            self.forward(Windowed(key, start, end), agg, stamp)
-        if self.ends[0][0] < closed_before:
+        if agg is None:
+            self.store.delete((key, start))
+        else:
+            self.store.put((key, start), (end, agg, end))
+            self._track(key, start, end)
+        self.forward(Windowed(key, start, end), agg, end)
+        if self.ends and self.ends[0][0] <= closed_before:
             self._close(closed_before)
 
     def _close(self, closed_before: int) -> None:
+        """Forget sessions ending at or before ``closed_before``: no later record can see them."""
         data = self.store.data
-        while self.ends and self.ends[0][0] < closed_before:
+        while self.ends and self.ends[0][0] <= closed_before:
             end, _, key, start = heapq.heappop(self.ends)
             entry = data.get((key, start))
             if entry is None or entry[0] != end:
@@ -103,9 +108,7 @@ class SessionAggregate(Processor):
             starts.discard(start)
             if not starts:
                 del self.sessions[key]
-            if self.final:
-                self.forward(Windowed(key, start, end), entry[1], entry[2])
 
-    def punctuate(self, wall_ms: int) -> None:
-        if self.clock.tick(wall_ms):
-            self._close(self.clock.time - self.gap - self.grace)
+
+def _end_start(session: tuple[int, int, Any]) -> tuple[int, int]:
+    return session[0], session[1]

@@ -1,10 +1,12 @@
-"""Aggregation over epoch-aligned tumbling or hopping ``TimeWindows``.
+"""Aggregation over epoch-aligned tumbling or hopping ``TimeWindows`` (Kafka Streams ``KStreamWindowAggregate``).
 
-Kafka Streams arithmetic (``KStreamWindowAggregate``): a record updates window ``[start, end)``
-only if ``end > streamTime - grace``; otherwise it is dropped and counted as ``late-records``.
-A window closes once ``streamTime >= end + grace``; closed windows leave the store (emitting
-their final value first when the strategy is final). Stream time is per task (partition) by
-default, as in Kafka Streams; ``per_key`` tracks it per key instead, as Quix does by default.
+A record updates window ``[start, end)`` only if ``end > streamTime - grace``; otherwise that window
+drops it and counts it in ``late-records``. Records with a null key are dropped; a null value is
+aggregated like any other (``count`` counts it, ``reduce`` hands it to the reducer). Every update is
+emitted, with the largest timestamp of the window's records; an aggregate of ``None`` deletes the
+window and is emitted as a tombstone. Windows leave the store once ``streamTime >= end + grace``;
+``suppress`` turns the updates into one final result per window. Stream time is per task
+(partition), as in Kafka Streams; ``per_key`` tracks it per key instead, as Quix does by default.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any
 
 from streams.aggregate import Aggregator, Initializer
 from streams.clock import STREAM_TIME, StreamClock
-from streams.emit import EmitStrategy
 from streams.processor import Processor, TaskContext
 from streams.windows import TimeWindows, Windowed
 
@@ -30,7 +31,6 @@ class WindowAggregate(Processor):
         windows: TimeWindows,
         initializer: Initializer,
         aggregator: Aggregator,
-        emit: EmitStrategy,
         per_key: bool = False,
     ) -> None:
         super().__init__()
@@ -41,14 +41,11 @@ class WindowAggregate(Processor):
         self.grace = windows.require_grace()
         self.initializer = initializer
         self.aggregator = aggregator
-        self.final = emit.final
-        self.punctuates = emit.idle_close_ms is not None
-        self.idle_close_ms = emit.idle_close_ms
 
     def init(self, ctx: TaskContext) -> None:
         super().init(ctx)
         self.store = ctx.store(self.store_name)
-        self.clock = StreamClock(self.store, self.idle_close_ms)
+        self.clock = StreamClock(self.store, None)
         self.open: dict[int, dict[Any, None]] = {}
         self.starts: list[int] = []
         self.key_starts: dict[Any, set[int]] = {}
@@ -67,7 +64,7 @@ class WindowAggregate(Processor):
         keys[key] = None
 
     def process(self, key: Any, value: Any, ts: int) -> None:
-        if key is None or value is None:
+        if key is None:
             self.ctx.drop("null-key-or-value")
             return
         if ts < 0:
@@ -80,7 +77,6 @@ class WindowAggregate(Processor):
             closed_before = self.clock.observe(ts) - self.grace
         size = self.size
         data = self.store.data
-        put = self.store.put
         for start in self.windows.window_starts(ts):
             end = start + size
             if end <= closed_before:
@@ -95,9 +91,11 @@ class WindowAggregate(Processor):
             else:
                 agg = self.aggregator(key, value, old[0])
                 stamp = old[1] if old[1] > ts else ts
-            put(wkey, (agg, stamp))
-            if not self.final:
-                self.forward(Windowed(key, start, end), agg, stamp)
+            if agg is None:
+                self.store.delete(wkey)
+            else:
+                self.store.put(wkey, (agg, stamp))
+            self.forward(Windowed(key, start, end), agg, stamp)
         if self.per_key:
             self._close_key(key, closed_before)
         elif self.starts and self.starts[0] + size <= closed_before:
@@ -115,32 +113,14 @@ class WindowAggregate(Processor):
         starts = self.key_starts.get(key)
         if not starts:
             return
-        for start in sorted(s for s in starts if s + self.size <= closed_before):
+        for start in [s for s in starts if s + self.size <= closed_before]:
             starts.discard(start)
-            entry = self.store.data.get((key, start))
             self.store.delete((key, start))
-            if self.final and entry is not None:
-                self.forward(Windowed(key, start, start + self.size), entry[0], entry[1])
 
     def _close(self, closed_before: int) -> None:
-        """Remove (and, if final, emit) every window with ``end + grace <= stream time``."""
+        """Remove every window with ``end + grace <= stream time``: no record can update it any more."""
         size = self.size
-        data = self.store.data
         while self.starts and self.starts[0] + size <= closed_before:
             start = heapq.heappop(self.starts)
             for key in self.open.pop(start, ()):
-                wkey = (key, start)
-                entry = data.get(wkey)
-                if entry is None:
-                    continue
-                self.store.delete(wkey)
-                if self.final:
-                    self.forward(Windowed(key, start, start + size), entry[0], entry[1])
-
-    def punctuate(self, wall_ms: int) -> None:
-        if self.clock.tick(wall_ms):
-            if self.per_key:
-                for key in list(self.key_starts):
-                    self._close_key(key, self.clock.time - self.grace)
-            else:
-                self._close(self.clock.time - self.grace)
+                self.store.delete((key, start))

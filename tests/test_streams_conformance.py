@@ -21,9 +21,7 @@ SEEDS = (1, 2)
 
 # Scenarios where the harness's first run found us diverging from Kafka Streams; each is being fixed.
 KNOWN_DIVERGENCES = {
-    "repartition_explicit", "tumbling_count", "tumbling_reduce_no_grace", "hopping_aggregate", "tumbling_suppress",
-    "hopping_suppress_and_updates", "session_count", "session_reduce_no_grace", "session_aggregate", "session_suppress",
-    "table_named_filter", "table_filter_left_join", "table_filter_outer_join",
+    "repartition_explicit", "table_named_filter", "table_filter_left_join", "table_filter_outer_join",
 }
 CASES = [
     pytest.param(

@@ -181,11 +181,14 @@ def test_session_closed_by_stream_time_cannot_be_extended():
 def test_session_final_and_late_records():
     # Expired when sessionEnd < streamTime - gap - grace (streams.md §2, Session windows).
     w = SessionWindows.with_inactivity_gap(100).with_grace(50)
-    out, driver = windowed(w, [("a", "x", 0), ("a", "x", 50), ("b", "x", 200)], final=True)
-    assert out == []  # 50 < 200 - 150 is false
-    driver.create_input_topic("in", S, S).pipe_input("b", "x", 201)
+    out, driver = windowed(w, [("a", "x", 0), ("a", "x", 50), ("b", "x", 199)], final=True)
+    assert out == []  # 50 <= 199 - 150 is false
+    # suppress emits once sessionEnd <= streamTime - gap - grace (Kafka Streams' suppress duration).
+    driver.create_input_topic("in", S, S).pipe_input("b", "x", 200)
     assert out == [(W("a", 0, 50), 2)]
+    driver.create_input_topic("in", S, S).pipe_input("b", "x", 201)
     driver.create_input_topic("in", S, S).pipe_input("a", "x", 40)  # would extend a closed session
+    assert out == [(W("a", 0, 50), 2)]
     assert driver.metrics["late-records"] == 1
 
 

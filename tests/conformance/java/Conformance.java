@@ -363,6 +363,19 @@ public final class Conformance {
         return text == null ? "-" : Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** One state directory per JVM, so concurrent test sessions never share RocksDB files. */
+    static final String STATE_DIR = stateDir();
+
+    static String stateDir() {
+        try {
+            final java.io.File dir = java.nio.file.Files.createTempDirectory("schemahub-conformance-").toFile();
+            dir.deleteOnExit();
+            return dir.getAbsolutePath();
+        } catch (final java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     static Properties config(final String name) {
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "conformance-" + name);
@@ -372,7 +385,7 @@ public final class Conformance {
         // Every update is emitted, at once: no record cache, no throttled left/outer join emission.
         props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
         props.put("__emit.interval.ms.kstreams.outer.join.spurious.results.fix__", 0L);
-        props.put(StreamsConfig.STATE_DIR_CONFIG, System.getProperty("java.io.tmpdir") + "/schemahub-conformance");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, STATE_DIR);
         return props;
     }
 
