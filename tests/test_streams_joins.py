@@ -93,7 +93,7 @@ def test_records_older_than_the_retention_are_not_seen():
     w = JoinWindows.of_time_difference_with_no_grace(10)
     events = [("L", "k", "l", 1000), ("R", "k", "r", 980), ("R", "k", "r2", 995), ("R", "k", "old", 900),
               ("L", "k", "l2", 905)]
-    results, driver = joined("join", w, events)
+    results, _ = joined("join", w, events)
     # r at 980 is out of l's window [990, 1010]; old (900) is in l2's window but the right side,
     # which stored 995, no longer shows anything before 976.
     assert flat(results) == [("l+r2", 1000)]
