@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from registry.gate.project import glob_regex
-from registry.gate.report import escape_data, escape_property, locate_line, workflow_command
+from registry.gate.report import escape_data, escape_property, workflow_command
 from tests.test_gate_support import WORKFLOW_COMMAND, avro, parse_workflow_command, project, proto  # noqa: F401
 
 ID = {"name": "id", "type": "string"}
@@ -39,30 +37,35 @@ def test_every_output_line_is_a_workflow_command_on_the_right_line(project):
     run = project.run("check", "--against", "HEAD", "--format", "github")
     assert run.code == 1
     commands = [parse_workflow_command(line) for line in run.out.splitlines()]
-    errors = [(props["file"], int(props["line"]) if "line" in props else None, props["title"], message)
+    errors = [(props["file"], int(props["line"]) if "line" in props else None, props["title"], message,
+               int(props["col"]) if "col" in props else None)
               for kind, props, message in commands if kind == "error"]
     by_file: dict[str, list] = {}
     for error in errors:
         by_file.setdefault(error[0], []).append(error)
     avro_text = (project.root / "avro/order.avsc").read_text().splitlines()
-    (type_error, missing_default) = sorted(by_file["avro/order.avsc"], key=lambda e: e[3])[::-1]
-    assert '"qty"' in avro_text[type_error[1] - 1] and "TYPE_MISMATCH" in type_error[3]
-    assert '"n"' in avro_text[missing_default[1] - 1]
-    assert "additionalInfo:'n'}" in missing_default[3]
-    ((_, line, title, message),) = by_file["avro/odd, 100%: name.avsc"]  # file and title escaped and back
+    type_error, missing_default = sorted(by_file["avro/order.avsc"], key=lambda e: e[1])
+    assert avro_text[type_error[1] - 1][type_error[4] - 1:] == '"name": "qty",'  # line and column of the field
+    assert type_error[3].startswith('Field "qty" on record "acme.Order" changed type from "long" to "int".\n')
+    assert avro_text[missing_default[1] - 1][missing_default[4] - 1:] == '"name": "n",'
+    assert missing_default[3].startswith('Field "n" on record "acme.Order" was added without a default.')
+    ((_, line, title, message, _),) = by_file["avro/odd, 100%: name.avsc"]  # file and title escaped and back
     assert title == "Breaking schema change: odd, 100%: name-value (BACKWARD)" and "FORWARD" not in message
     assert type_error[2] == "Breaking schema change: order-value (BACKWARD)"
-    assert "{oldSchemaVersion: 1}\n" in type_error[3] and "checked against HEAD (" in type_error[3]
-    ((_, line, _, message),) = by_file["protos/acme/order.proto"]
-    assert line == 6 and "FIELD_SCALAR_KIND_CHANGED" in message  # `string qty = 2;`
-    ((_, line, title, message),) = by_file["json/order.json"]
-    assert json.loads((project.root / "json/order.json").read_text()) and "PROPERTY_REMOVED" in message
-    assert '"n"' in (project.root / "json/order.json").read_text().splitlines()[line - 1]
+    assert "\nchecked against HEAD (" in type_error[3] and "errorType" not in type_error[3]
+    ((_, line, _, message, column),) = by_file["protos/acme/order.proto"]
+    assert (line, column) == (6, 3)  # `  string qty = 2;`
+    assert message.startswith('Field "2" with name "qty" on message "Order" changed type from "int64" to "string".')
+    ((_, line, title, message, column),) = by_file["json/order.json"]
+    assert message.startswith('Property "n" was added; the old schema does not allow it (closed content model).')
+    assert (project.root / "json/order.json").read_text().splitlines()[line - 1][column - 1:] == '"n": {'
     assert title == "Breaking schema change: order-json (FULL)"
-    ((_, line, title, message),) = by_file["avro/gone.avsc"]
+    ((_, line, title, message, _),) = by_file["avro/gone.avsc"]
     assert title == "Schema removed: gone-value" and "has been deleted" in message
     kind, _props, message = commands[-1]
     assert kind == "notice" and message.startswith("schemahub check: 5 file(s)")
+    verbose = project.run("check", "--against", "HEAD", "--format", "github", "--verbose")
+    assert "errorType:'TYPE_MISMATCH'" in verbose.out  # Confluent's message under the sentence
 
 
 def test_parse_errors_and_stopping_errors_are_annotations(project):
@@ -75,12 +78,6 @@ def test_parse_errors_and_stopping_errors_are_annotations(project):
     run = project.run("check", "--against", "missing", "--format", "github")
     assert run.code == 2 and len(run.out.splitlines()) == 1
     assert parse_workflow_command(run.out.strip())[2].startswith("unknown git ref 'missing'")
-
-
-def test_locate_line_falls_back_to_1():
-    assert locate_line("AVRO", "{not json", "path '/fields/0'") == 1
-    assert locate_line("PROTOBUF", "syntax", "no path here") == 1
-    assert locate_line(None, "", "") == 1
 
 
 def test_glob_regex_matches_like_path_glob():

@@ -119,3 +119,12 @@ def test_malformed_text_is_indexed_as_far_as_it_reads() -> None:
     broken = element_positions("PROTOBUF", "message A { int32 x = 1; /* never closed")
     assert broken.find("#/A/1").position == Position(1, 13)
     assert len(element_positions("PROTOBUF", "}}};;{")) == 0
+
+
+def test_comments_oneofs_and_the_package_have_positions():
+    avro = '{"type": "record", // a comment: "name": "X"\n /* and { another } */ "name": "R", "fields": []}'
+    assert element_positions("AVRO", avro).at(("name",)) == Position(2, 24)
+    proto = 'syntax = "proto3";\npackage shop;\nmessage M {\n  oneof pay {\n    string card = 1;\n  }\n}\n'
+    positions = element_positions("PROTOBUF", proto)
+    assert positions.at(()) == Position(2, 1)  # the package statement: what "#/" (PACKAGE_CHANGED) names
+    assert positions.at(("M", "pay")) == Position(4, 3) and positions.at(("M", "pay", "1")) == Position(5, 5)

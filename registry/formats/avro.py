@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from . import avro_explain
 from .avro_compat import check_compatibility
 from .avro_model import (
     ENUM_RESERVED,
@@ -39,12 +40,15 @@ from .avro_model import (
 )
 from .base import (
     Dependency,
+    Explanation,
     Incompatibility,
     InvalidSchemaError,
     ParsedSchema,
     SchemaFormat,
+    SchemaText,
     ensure_recursion_headroom,
 )
+from .positions import ElementPositions, json_positions
 
 MAX_JSON_DEPTH = 500
 """Deeper JSON nesting is rejected before parsing (Java would overflow its stack)."""
@@ -547,3 +551,14 @@ class AvroFormat(SchemaFormat):
         except RecursionError:
             raise _invalid("schema nesting too deep") from None
         return schema
+
+    def read_message(self, message: str) -> tuple[Incompatibility, bool] | None:
+        return avro_explain.read_message(message)
+
+    def explain(
+        self, issue: Incompatibility, new: SchemaText, old: SchemaText | None, *, new_is_reader: bool
+    ) -> Explanation:
+        return avro_explain.explain(issue, new, old, new_is_reader=new_is_reader)
+
+    def element_positions(self, text: str) -> ElementPositions:
+        return json_positions(text)

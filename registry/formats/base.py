@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from .positions import ElementPositions, Position
+
 RECURSION_LIMIT = 50_000
 
 
@@ -80,6 +82,29 @@ class Incompatibility:
         return self.template.replace("%1", reader_label).replace("%2", writer_label)
 
 
+@dataclass(frozen=True)
+class SchemaText:
+    """A parsed schema with the text it was parsed from (what positions point into)."""
+
+    schema: ParsedSchema
+    text: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One incompatibility told to a person: a sentence naming the element
+    (field, message, property) and the change, and where that element is.
+
+    ``new_position`` is the element in the new text, or its nearest enclosing
+    element there when the new schema no longer has it; ``old_position`` is
+    set only then, for the element in the old text.
+    """
+
+    sentence: str
+    new_position: Position | None = None
+    old_position: Position | None = None
+
+
 class ParsedSchema(ABC):
     """A schema parsed and validated, with its dependencies resolved."""
 
@@ -132,3 +157,21 @@ class SchemaFormat(ABC):
         ``strict`` is on for new registrations (Avro validates names and
         defaults); stored schemas are re-read with ``strict=False``.
         """
+
+    def element_positions(self, text: str) -> ElementPositions:
+        """Where each element of ``text`` starts, by the paths its incompatibilities name
+        (:mod:`registry.formats.positions`); none for a format that does not say."""
+        return ElementPositions({})
+
+    def read_message(self, message: str) -> tuple[Incompatibility, bool] | None:
+        """The incompatibility behind one of this format's Confluent messages
+        (as :meth:`Incompatibility.render` writes it) and whether the new schema
+        was the reader in it; None for any other message."""
+        return None
+
+    def explain(
+        self, issue: Incompatibility, new: SchemaText, old: SchemaText | None, *, new_is_reader: bool
+    ) -> Explanation:
+        """``issue`` as a sentence about the change from ``old`` to ``new``
+        (``old`` None: not at hand), with the element's position."""
+        return Explanation(f"{issue.error_type} at {issue.location}.")

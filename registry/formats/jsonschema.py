@@ -17,9 +17,18 @@ from jsonschema.exceptions import best_match
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 
-from . import json_compat
-from .base import Dependency, Incompatibility, InvalidSchemaError, ParsedSchema, SchemaFormat
+from . import json_compat, json_explain
+from .base import (
+    Dependency,
+    Explanation,
+    Incompatibility,
+    InvalidSchemaError,
+    ParsedSchema,
+    SchemaFormat,
+    SchemaText,
+)
 from .json_model import ModelBuilder, Node
+from .positions import ElementPositions, json_positions
 
 MAX_DEPTH = 200
 """Deepest nesting of JSON arrays and objects a schema may have."""
@@ -163,6 +172,17 @@ class JsonSchemaFormat(SchemaFormat):
             _check_property_names(value)
         schema.check_references()
         return schema
+
+    def read_message(self, message: str) -> tuple[Incompatibility, bool] | None:
+        return json_explain.read_message(message)
+
+    def explain(
+        self, issue: Incompatibility, new: SchemaText, old: SchemaText | None, *, new_is_reader: bool
+    ) -> Explanation:
+        return json_explain.explain(issue, new, old, new_is_reader=new_is_reader)
+
+    def element_positions(self, text: str) -> ElementPositions:
+        return json_positions(text)
 
 
 def loads(text: str) -> Any:

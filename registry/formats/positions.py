@@ -8,15 +8,20 @@ JSON Schema (``#/properties/amount``), or a ``#/`` path of Protobuf names and nu
 location that leads through a named type or a ``$ref`` (so not spelled out in this
 text) resolves to its longest prefix that is, and says so (``exact`` false).
 
-Both scanners run in time linear in the text and never fail: on text that is not
-well formed they index what they could read.
+Each format says which scanner reads its texts (:meth:`SchemaFormat.element_positions`):
+Avro and JSON Schema :func:`json_positions`, Protobuf :func:`proto_positions`. Both
+scanners run in time linear in the text and never fail: on text that is not well formed
+they index what they could read.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from dataclasses import dataclass
+
+__all__ = ["ElementPositions", "Located", "Position", "element_positions", "json_positions", "proto_positions"]
 
 Path = tuple[str, ...]
 
@@ -46,12 +51,19 @@ class ElementPositions:
 
     def find(self, location: str) -> Located | None:
         """The element at ``location``, else its nearest enclosing element in this text."""
-        path = parse_location(location)
+        return self.find_path(parse_location(location))
+
+    def find_path(self, path: Path) -> Located | None:
+        """:meth:`find` for a location already split into tokens."""
         for size in range(len(path), -1, -1):
             found = self._positions.get(path[:size])
             if found is not None:
                 return Located(found, size == len(path))
         return None
+
+    def at(self, path: Path) -> Position | None:
+        """The element at exactly ``path``; None when this text does not spell it out."""
+        return self._positions.get(tuple(path))
 
 
 def parse_location(location: str) -> Path:
@@ -62,10 +74,10 @@ def parse_location(location: str) -> Path:
 
 
 def element_positions(schema_type: str, text: str) -> ElementPositions:
-    """Index ``text`` (an ``AVRO``, ``JSON`` or ``PROTOBUF`` schema) by element path."""
-    if schema_type == "PROTOBUF":
-        return ElementPositions(_proto_positions(text))
-    return ElementPositions(_json_positions(text))
+    """Index ``text`` (a schema of ``schema_type``) by element path, as its format reads it."""
+    from . import get_format
+
+    return get_format(schema_type).element_positions(text)
 
 
 class _Lines:
@@ -81,12 +93,17 @@ class _Lines:
 
 # -- JSON documents (Avro, JSON Schema) -------------------------------------------------------
 
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
+_JSON_TOKEN = re.compile(r'//[^\n]*|/\*.*?(?:\*/|\Z)|"(?:[^"\\]|\\.)*"?|[{}\[\]:,]|[^\s{}\[\]:,"/]+|/', re.DOTALL)
+
+
+def strip_json_comments(text: str) -> str:
+    """``text`` with ``//`` and ``/* */`` comments (which Avro's parser allows) blanked out."""
+    if "/" not in text:
+        return text
+    return "".join(" " if m.group().startswith(("//", "/*")) else m.group() for m in _JSON_TOKEN.finditer(text))
 
 
 def _json_string(token: str) -> str:
-    import json
-
     try:
         value = json.loads(token)
     except ValueError:
@@ -94,8 +111,12 @@ def _json_string(token: str) -> str:
     return value if isinstance(value, str) else token
 
 
+def json_positions(text: str) -> ElementPositions:
+    """Each value's start in a JSON document; an object member's is where its key starts."""
+    return ElementPositions(_json_positions(text))
+
+
 def _json_positions(text: str) -> dict[Path, Position]:
-    """Each value's start; an object member's is where its key starts."""
     lines = _Lines(text)
     positions: dict[Path, Position] = {}
     # Each open container: [path, is_object, next array index, pending key, pending key offset].
@@ -103,6 +124,8 @@ def _json_positions(text: str) -> dict[Path, Position]:
     expecting_key = False
     for match in _JSON_TOKEN.finditer(text):
         token, start = match.group(), match.start()
+        if token.startswith(("//", "/*")):
+            continue
         top = stack[-1] if stack else None
         if token in ",:":
             if token == "," and top is not None:
@@ -146,9 +169,14 @@ _PROTO_TOKEN = re.compile(
 _BLOCKS = {"message", "enum", "oneof", "service", "extend"}
 
 
+def proto_positions(text: str) -> ElementPositions:
+    """Each element of a ``.proto`` text: the package statement at the root path, messages
+    and enums by their nested names, oneofs by ``names/oneof``, fields by
+    ``names/[oneof/]number`` (and ``names/number``), enum values by ``enum names/number``."""
+    return ElementPositions(_proto_positions(text))
+
+
 def _proto_positions(text: str) -> dict[Path, Position]:
-    """Messages and enums by their nested names, fields by ``names/[oneof/]number``
-    (and ``names/number``), enum values by ``enum names/number``."""
     lines = _Lines(text)
     positions: dict[Path, Position] = {}
     scopes: list[tuple[str, str]] = []  # (kind, name) of each open block
@@ -192,6 +220,8 @@ def _proto_positions(text: str) -> dict[Path, Position]:
                 scopes.append((kind, name if kind in ("message", "enum", "oneof") else ""))
                 if kind in ("message", "enum"):
                     positions.setdefault(names(), lines.at(statement[0][1]))
+                elif kind == "oneof":
+                    positions.setdefault((*names(), name), lines.at(statement[0][1]))
             elif "group" in head and "=" in head:  # proto2: optional group Name = 3 { ... }
                 field(statement[0][1], statement)
                 scopes.append(("message", head[head.index("group") + 1]))
@@ -206,6 +236,8 @@ def _proto_positions(text: str) -> dict[Path, Position]:
         elif token == ";":
             if statement and scopes and scopes[-1][0] in ("message", "enum", "oneof"):
                 field(statement[0][1], statement)
+            elif statement and not scopes and statement[0][0] == "package":
+                positions.setdefault((), lines.at(statement[0][1]))
             statement = []
         else:
             statement.append((token, start))

@@ -12,7 +12,9 @@ from typing import Any, ClassVar
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor
 
-from .base import Dependency, Incompatibility, InvalidSchemaError, ParsedSchema, SchemaFormat
+from . import protobuf_explain
+from .base import Dependency, Explanation, Incompatibility, InvalidSchemaError, ParsedSchema, SchemaFormat, SchemaText
+from .positions import ElementPositions, proto_positions
 from .protobuf_compat import Difference, Side, build_side, schema_differences
 from .protobuf_protoc import FileSet, compile_text, decode_serialized, link_serialized
 from .protobuf_render import default_json_name, render
@@ -123,10 +125,7 @@ class ProtobufSchema(ParsedSchema):
     def incompatibilities(self, writer: ParsedSchema, policy: str = "STRICT") -> list[Incompatibility]:
         if not isinstance(writer, ProtobufSchema):
             raise TypeError("a Protobuf schema can only be compared with a Protobuf schema")
-        return [
-            Incompatibility(d.type, d.path, f'{{errorType:"{d.type}", description:"{d.description()}"}}')
-            for d in self.differences(writer) if not d.compatible
-        ]
+        return [protobuf_explain.issue_of(d) for d in self.differences(writer) if not d.compatible]
 
     def _side(self) -> Side:
         """The indexed types the difference algorithm reads, built once per schema."""
@@ -217,3 +216,15 @@ class ProtobufFormat(SchemaFormat):
         if not schema.canonical_string().strip():
             raise InvalidSchemaError("Empty schema: the file declares no package, option, import or type")
         return schema
+
+    def read_message(self, message: str) -> tuple[Incompatibility, bool] | None:
+        return protobuf_explain.read_message(message)
+
+    def explain(
+        self, issue: Incompatibility, new: SchemaText, old: SchemaText | None, *, new_is_reader: bool
+    ) -> Explanation:
+        return protobuf_explain.explain(issue, new, old, new_is_reader=new_is_reader)
+
+    def element_positions(self, text: str) -> ElementPositions:
+        return proto_positions(text)
+

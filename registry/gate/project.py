@@ -88,12 +88,15 @@ class RefSpec:
 
 @dataclass
 class Entry:
+    """One ``[[tool.schemahub.schemas]]`` table: a glob and what its files map to."""
+
     files: str
     subject: str
     format: str | None
     level: str | None
     references: list[RefSpec]
     regex: re.Pattern[str] = field(repr=False)
+    where: str = ""  # "pyproject.toml: schemas entry 2", for messages
 
 
 @dataclass
@@ -112,49 +115,70 @@ def _level(value: object, where: str) -> str:
     return level
 
 
+def _string(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise GateError(f"{what} must be a string, not {value!r}")
+    return value
+
+
+def _strings(value: object, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise GateError(f"{what} must be a list of strings, not {value!r}")
+    return value
+
+
 class Project:
-    def __init__(self, root: Path, config_file: Path | None, table: dict) -> None:
+    """The configuration's mapping of files to subjects, levels and references.
+
+    ``implicit`` is a project without configuration (``check --against`` on
+    named files): every file maps by its extension, to no subject.
+    """
+
+    def __init__(self, root: Path, config_file: Path | None, table: dict, *, implicit: bool = False) -> None:
         self.root = root
         self.config_file = config_file
+        self.implicit = implicit
         where = str(config_file or "configuration")
         if not isinstance(table, dict):
             raise GateError(f"{where}: [tool.schemahub] must be a table")
-        self.registry_url: str | None = table.get("registry")
-        self.proto_paths = [str(p) for p in table.get("proto-paths", ["."])]
+        registry = table.get("registry")
+        self.registry_url: str | None = None if registry is None else _string(registry, f"{where}: 'registry'")
+        self.proto_paths = _strings(table.get("proto-paths", ["."]), f"{where}: 'proto-paths'")
         levels = table.get("levels", {})
         if not isinstance(levels, dict):
             raise GateError(f"{where}: 'levels' must be a table of subject = level")
         self.levels = {str(s): _level(v, f"{where}: levels.{s}") for s, v in levels.items()}
-        self.entries: list[Entry] = []
         schemas = table.get("schemas", [])
         if not isinstance(schemas, list) or not schemas:
             raise GateError(f"{where}: no [[tool.schemahub.schemas]] entries (each needs 'files' and 'subject')")
-        for n, raw in enumerate(schemas, start=1):
-            at = f"{where}: schemas entry {n}"
-            if not isinstance(raw, dict) or "files" not in raw or "subject" not in raw:
-                raise GateError(f"{at} needs 'files' (a glob) and 'subject'")
-            fmt = raw.get("format")
-            if fmt is not None:
-                if str(fmt).upper() not in FORMAT_ALIASES:
-                    raise GateError(f"{at}: unknown format {fmt!r} (AVRO, PROTOBUF or JSON)")
-                fmt = FORMAT_ALIASES[str(fmt).upper()]
-            self._check_template(str(raw["subject"]), at)
-            refs = []
-            for ref in raw.get("references", []):
-                if not isinstance(ref, dict) or "name" not in ref or "file" not in ref:
-                    raise GateError(f"{at}: each reference needs 'name' and 'file'")
-                refs.append(RefSpec(str(ref["name"]), _norm(str(ref["file"]))))
-            pattern = _norm(str(raw["files"]))
-            self.entries.append(
-                Entry(
-                    files=pattern,
-                    subject=str(raw["subject"]),
-                    format=fmt,
-                    level=_level(raw["level"], at) if raw.get("level") is not None else None,
-                    references=refs,
-                    regex=glob_regex(pattern),
-                )
-            )
+        self.entries = [self._entry(raw, f"{where}: schemas entry {n}") for n, raw in enumerate(schemas, start=1)]
+
+    @classmethod
+    def without_configuration(cls, root: Path) -> Project:
+        """The implicit project of ``root``: any file, its format from its extension, no subject."""
+        return cls(root, None, {"schemas": [{"files": "**", "subject": ""}]}, implicit=True)
+
+    def _entry(self, raw: object, at: str) -> Entry:
+        if not isinstance(raw, dict) or "files" not in raw or "subject" not in raw:
+            raise GateError(f"{at} needs 'files' (a glob) and 'subject'")
+        fmt = raw.get("format")
+        if fmt is not None:
+            if str(fmt).upper() not in FORMAT_ALIASES:
+                raise GateError(f"{at}: unknown format {fmt!r} (AVRO, PROTOBUF or JSON)")
+            fmt = FORMAT_ALIASES[str(fmt).upper()]
+        subject = _string(raw["subject"], f"{at}: 'subject'")
+        self._check_template(subject, at)
+        references = raw.get("references", [])
+        if not isinstance(references, list):
+            raise GateError(f"{at}: 'references' must be a list of {{ name, file }} tables")
+        refs = []
+        for ref in references:
+            if not isinstance(ref, dict) or not isinstance(ref.get("name"), str) or not isinstance(ref.get("file"), str):
+                raise GateError(f"{at}: each reference needs 'name' and 'file' (strings)")
+            refs.append(RefSpec(ref["name"], _norm(ref["file"])))
+        pattern = _norm(_string(raw["files"], f"{at}: 'files'"))
+        level = _level(raw["level"], at) if raw.get("level") is not None else None
+        return Entry(pattern, subject, fmt, level, refs, glob_regex(pattern), at)
 
     @staticmethod
     def _check_template(template: str, where: str) -> None:
@@ -188,22 +212,30 @@ class Project:
             raise GateError(f"{path}: no [tool.schemahub] schemas entry matches this file")
         return found
 
-    def discover(self) -> list[SchemaFile]:
-        """Every file under the root matched by an entry, sorted."""
+    def discover(self) -> tuple[list[SchemaFile], list[Entry]]:
+        """Every file under the root matched by an entry (sorted), and the entries whose glob matches no file."""
         seen: dict[str, SchemaFile] = {}
+        empty = []
         for entry in self.entries:
+            matched = False
             for found in self.root.glob(entry.files):
                 if found.is_file():
+                    matched = True
                     rel = found.relative_to(self.root).as_posix()
                     if rel not in seen:
                         match = self.match(rel)
                         if match is not None:
                             seen[rel] = match
-        return [seen[k] for k in sorted(seen)]
+            if not matched:
+                empty.append(entry)
+        return [seen[k] for k in sorted(seen)], empty
 
     # -- subjects, levels, references -------------------------------------
 
-    def subject(self, sf: SchemaFile, text: str | None = None, parsed: ParsedSchema | None = None) -> str:
+    def subject(self, sf: SchemaFile, text: str | None = None, parsed: ParsedSchema | None = None) -> str | None:
+        """The file's subject; None in a project without configuration."""
+        if self.implicit:
+            return None
         p = PurePosixPath(sf.path)
         values = {
             "stem": p.stem, "name": p.name, "ext": p.suffix.lstrip("."), "dir": p.parent.name,
@@ -277,8 +309,9 @@ def _norm(path: str) -> str:
     return "/".join(parts)
 
 
-def load(config: str | None = None, start: Path | None = None) -> Project:
-    """The project whose configuration is ``config``, or the nearest one above ``start``."""
+def load(config: str | None = None, start: Path | None = None, *, implicit: bool = False) -> Project:
+    """The project whose configuration is ``config``, or the nearest one above ``start``;
+    with ``implicit``, the project of ``start`` without configuration when none is found."""
     if config is not None:
         path = Path(config).resolve()
         if not path.is_file():
@@ -292,7 +325,10 @@ def load(config: str | None = None, start: Path | None = None) -> Project:
                 project = _from_file(candidate, required=name == "schemahub.toml")
                 if project is not None:
                     return project
-    raise GateError("no schemahub.toml or pyproject.toml with [tool.schemahub] found here or above")
+    if implicit:
+        return Project.without_configuration(here)
+    raise GateError("no schemahub.toml or pyproject.toml with [tool.schemahub] found here or above "
+                    "(only check --against REF FILES… needs none)")
 
 
 def _from_file(path: Path, *, required: bool) -> Project | None:

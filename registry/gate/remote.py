@@ -105,6 +105,13 @@ class RemoteRegistry:
             raise
         return list(found) if isinstance(found, list) else []
 
+    def version(self, subject: str, version: int) -> dict:
+        """``{schema, schemaType, references, ...}`` of one registered version."""
+        found = self._call("GET", f"/subjects/{self._s(subject)}/versions/{int(version)}")
+        if not isinstance(found, dict):
+            raise GateError(f"registry answered GET version {version} of {subject} with {found!r}")
+        return found
+
     def level(self, subject: str) -> str:
         """The subject's effective compatibility level (its own, else the global one)."""
         try:
