@@ -119,7 +119,7 @@ def test_gate_over_https_with_basic_auth(project, https: SecureServer, pki: dict
     breaking = _gate_file(project, name, {"name": "total", "type": "int"})
     result = project.run("check", *trust, breaking)
     assert result.code == 1, result.out + result.err
-    assert "READER_FIELD_MISSING_DEFAULT_VALUE" in result.out
+    assert 'Field "total" on record "' in result.out and "was added without a default." in result.out
 
 
 def test_gate_with_a_client_certificate(project, mutual: SecureServer, pki: dict[str, Path]) -> None:
