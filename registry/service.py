@@ -17,6 +17,7 @@ from urllib.parse import unquote
 from . import config as cfg
 from .compatibility import CompatibilityResult, PreviousVersion, check
 from .contracts import check_metadata, check_rule_set, validate_rule_set
+from .dek_registry import DekRegistry
 from .errors import (
     BadRequest,
     ContextNotEmpty,
@@ -101,6 +102,12 @@ class Registry:
         self.default_level = default_level
         self._write_lock = threading.Lock()
         store.open(self.state.apply)
+        self.keys = DekRegistry(self)
+
+    @property
+    def write_lock(self) -> threading.Lock:
+        """Held by every read-check-write sequence, so each sees the writes before it."""
+        return self._write_lock
 
     def close(self) -> None:
         self.store.close()

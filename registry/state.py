@@ -14,7 +14,11 @@ from .stores.records import (
     ClearSubjectRecord,
     ConfigRecord,
     ContextRecord,
+    DekRecord,
+    DekTombstone,
     DeleteSubjectRecord,
+    KekRecord,
+    KekTombstone,
     ModeRecord,
     Record,
     SchemaRecord,
@@ -63,6 +67,9 @@ class RegistryState:
         self.modes: dict[str, str] = {}
         self.contexts: set[str] = {DEFAULT_CONTEXT}
         self.max_ids: dict[str, int] = {}
+        # DEK Registry: KEKs by name, DEKs by (KEK name, subject, algorithm, version)
+        self.keks: dict[str, KekRecord] = {}
+        self.deks: dict[tuple[str, str, str, int], DekRecord] = {}
         # pre-encoded responses, all dropped whenever a record is applied
         self.response_cache: dict[tuple, bytes] = {}
         self.generation = 0
@@ -102,6 +109,14 @@ class RegistryState:
                     self.contexts.discard(record.context)
                 else:
                     self.contexts.add(record.context)
+            elif isinstance(record, KekRecord):
+                self.keks[record.name] = record
+            elif isinstance(record, KekTombstone):
+                self.keks.pop(record.name, None)
+            elif isinstance(record, DekRecord):
+                self.deks[(record.kek_name, record.subject, record.algorithm, record.version)] = record
+            elif isinstance(record, DekTombstone):
+                self.deks.pop((record.kek_name, record.subject, record.algorithm, record.version), None)
 
     def _put_schema(self, record: SchemaRecord) -> None:
         ctx = context_of(record.subject)

@@ -13,6 +13,7 @@ from .avro import AvroDeserializer, AvroSerializer
 from .client import SchemaRegistryClient
 from .consumer import DeserializingConsumer
 from .context import MessageField, SerializationContext
+from .dek_client import DekRegistryClient
 from .json_schema import JSONDeserializer, JSONSerializer
 from .producer import SerializingProducer
 from .protobuf import ProtobufDeserializer, ProtobufSerializer, message_to_dict
@@ -30,7 +31,7 @@ from .wire import (
 )
 
 __all__ = [
-    "AvroDeserializer", "AvroSerializer", "DeserializingConsumer", "JSONDeserializer", "JSONSerializer",
+    "AvroDeserializer", "AvroSerializer", "DekRegistryClient", "DeserializingConsumer", "JSONDeserializer", "JSONSerializer",
     "MessageField", "ProtobufDeserializer", "ProtobufSerializer", "RegisteredSchema", "Schema",
     "SchemaReference", "SchemaRegistryClient", "SchemaRegistryError", "SerializationContext",
     "SerializationError", "SerializingProducer", "dual_schema_id_deserializer", "header_schema_id_serializer",

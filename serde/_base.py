@@ -4,18 +4,22 @@ schema references through the registry."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka.schema_registry import Schema
+from confluent_kafka.schema_registry.schema_registry_client import RuleMode
 from confluent_kafka.serialization import SerializationError
 
 from registry.formats import Dependency, parse_schema
 
 from . import config as _config
 from . import wire
+from .rules.execution import RulePhase, RuleRunner
+from .rules.plan import RulePlan
 from .strategies import resolve_strategy
 
 SERIALIZER_DEFAULTS: dict[str, Any] = {
@@ -46,10 +50,10 @@ DESERIALIZER_DEFAULTS: dict[str, Any] = {
 class WriterState:
     """The schema a serializer writes with for one topic/field."""
 
-    __slots__ = ("expires", "guid", "header", "parsed", "prefix", "schema", "schema_id")
+    __slots__ = ("expires", "guid", "header", "parsed", "prefix", "rules", "schema", "schema_id")
 
     def __init__(self, schema_id: int, guid: str | None, schema: Schema, prefix: bytes,
-                 header: bytes | None, parsed: Any, expires: float | None) -> None:
+                 header: bytes | None, parsed: Any, expires: float | None, rules: RulePlan | None = None) -> None:
         self.schema_id = schema_id
         self.guid = guid
         self.schema = schema
@@ -57,6 +61,14 @@ class WriterState:
         self.header = header
         self.parsed = parsed
         self.expires = expires
+        self.rules = rules  # WRITE rules of a schema taken from the registry, None when it has none
+
+
+def rule_runner(client: Any, rule_conf: dict | None, rule_registry: Any) -> RuleRunner:
+    """The serde's rule runner (its registry client's config reaches the DEK Registry client)."""
+    config = getattr(client, "config", None)
+    client_conf = config() if callable(config) else {}
+    return RuleRunner(rule_registry, client_conf if isinstance(client_conf, dict) else {}, rule_conf)
 
 
 class SerializerBase:
@@ -67,7 +79,8 @@ class SerializerBase:
     _fmt: str | None = None
     _schema: Schema | None = None
 
-    def _configure(self, client: Any, conf: dict | None, defaults: dict[str, Any]) -> dict[str, Any]:
+    def _configure(self, client: Any, conf: dict | None, defaults: dict[str, Any], rule_conf: dict | None = None,
+                   rule_registry: Any = None) -> dict[str, Any]:
         merged = _config.take(self._owner, defaults, conf, booleans=tuple(
             k for k in ("auto.register.schemas", "normalize.schemas", "use.latest.version", "validate",
                         "skip.known.types", "use.deprecated.format", "validate.strict",
@@ -93,6 +106,7 @@ class SerializerBase:
         self._lock = threading.Lock()
         self._latest_ttl = getattr(client, "latest_ttl", None) if (self._use_latest or self._latest_metadata) \
             else None
+        self._rule_runner = rule_runner(client, rule_conf, rule_registry)
         return merged
 
     # subclass hooks
@@ -100,6 +114,10 @@ class SerializerBase:
         raise NotImplementedError
 
     def _message_indexes(self) -> list[int] | None:
+        return None
+
+    def _fields(self, schema: Schema, parsed: Any) -> Any:
+        """The field walker of a writer schema, for field rules (None: the format has none)."""
         return None
 
     def _record_name(self) -> str | None:
@@ -131,6 +149,7 @@ class SerializerBase:
                                      f"with the configured subject name strategy)")
         client = self._registry
         expires = None
+        from_registry = True
         if self._use_schema_id is not None:
             schema = client.get_schema(self._use_schema_id, subject, fmt=self._fmt)
             registered = client.lookup_schema(subject, schema, normalize_schemas=False, fmt=self._fmt, deleted=True)
@@ -144,6 +163,7 @@ class SerializerBase:
             schema, schema_id, guid = registered.schema, registered.schema_id, registered.guid
             expires = time.monotonic() + self._latest_ttl if self._latest_ttl else None
         else:
+            from_registry = False
             schema = self._schema_to_register(ctx)
             if self._auto_register:
                 registered = client.register_schema_full_response(subject, schema, normalize_schemas=self._normalize)
@@ -151,6 +171,9 @@ class SerializerBase:
                 registered = client.lookup_schema(subject, schema, normalize_schemas=self._normalize)
             schema_id, guid = registered.schema_id, registered.guid
         parsed = self._parse_writer(schema)
+        # As confluent-kafka: WRITE rules run only for a schema taken from the registry.
+        rules = RulePlan.build(self._rule_runner, subject, schema, RuleMode.WRITE,
+                               lambda: self._fields(schema, parsed)) if from_registry else None
         indexes = self._message_indexes()
         tail = wire.encode_indexes(indexes) if indexes is not None else b""
         header = None
@@ -161,7 +184,7 @@ class SerializerBase:
             header = wire.guid_prefix(guid) + tail
         else:
             prefix = wire.id_prefix(schema_id) + tail
-        return WriterState(schema_id, guid, schema, prefix, header, parsed, expires)
+        return WriterState(schema_id, guid, schema, prefix, header, parsed, expires, rules)
 
     def _frame(self, state: WriterState, payload: bytes, ctx: Any) -> bytes:
         """Frame a payload for the header and custom id modes (the prefix mode is inlined)."""
@@ -181,7 +204,8 @@ class DeserializerBase:
     _fmt: str | None = None
     _protobuf = False
 
-    def _configure(self, client: Any, conf: dict | None, defaults: dict[str, Any]) -> dict[str, Any]:
+    def _configure(self, client: Any, conf: dict | None, defaults: dict[str, Any], rule_conf: dict | None = None,
+                   rule_registry: Any = None) -> dict[str, Any]:
         merged = _config.take(self._owner, defaults, conf, booleans=tuple(
             k for k in ("use.latest.version", "validate", "use.deprecated.format", "return.dict") if k in defaults))
         self._registry = client
@@ -192,7 +216,37 @@ class DeserializerBase:
         self._strategy, self._needs_record_name = resolve_strategy(self._owner, merged)
         self._id_mode = wire.id_deserializer_mode(self._owner, merged["schema.id.deserializer"])
         self._lock = threading.Lock()
+        self._rule_runner = rule_runner(client, rule_conf, rule_registry)
         return merged
+
+    def _subject(self, ctx: Any, record_name: str | None) -> str | None:
+        """The subject rules run under (None without a context: no rules run)."""
+        if ctx is None:
+            return None
+        try:
+            return self._strategy(ctx, record_name)
+        except Exception:
+            return None
+
+    def _migrations(self, subject: str, writer: Schema, latest: Any) -> list[tuple[RuleMode, Schema, Schema]]:
+        """UPGRADE/DOWNGRADE steps from the writer's version to the latest (confluent-kafka's order)."""
+        source = self._registry.lookup_schema(subject, writer, normalize_schemas=False, deleted=True)
+        if source.version is None or latest.version is None or source.version == latest.version:
+            return []
+        mode = RuleMode.UPGRADE if source.version < latest.version else RuleMode.DOWNGRADE
+        first, last = (source, latest) if mode == RuleMode.UPGRADE else (latest, source)
+        versions = [first] + [self._registry.get_version(subject, v, True)
+                              for v in range(first.version + 1, last.version)] + [last]
+        steps: list[tuple[RuleMode, Schema, Schema]] = []
+        for previous, current in itertools.pairwise(versions):
+            if RuleRunner.has_rules(current.schema, RulePhase.MIGRATION, mode):
+                if mode == RuleMode.UPGRADE:
+                    steps.append((mode, previous.schema, current.schema))
+                else:
+                    steps.append((mode, current.schema, previous.schema))
+        if mode == RuleMode.DOWNGRADE:
+            steps.reverse()
+        return steps
 
     def _frame(self, data: bytes, ctx: Any) -> tuple[wire.SchemaRef, int]:
         if self._id_mode == "dual" and ctx is not None and ctx.headers:

@@ -15,11 +15,14 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from confluent_kafka.schema_registry import Schema
+from confluent_kafka.schema_registry.schema_registry_client import RuleMode
 from confluent_kafka.serialization import SerializationError
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from ._base import DESERIALIZER_DEFAULTS, SERIALIZER_DEFAULTS, DeserializerBase, SerializerBase, call_hook
 from .context import SerializationContext
+from .rules.fields import AvroFields
+from .rules.plan import ReadRules, RulePlan
 
 __all__ = ["AvroDeserializer", "AvroSerializer"]
 
@@ -128,7 +131,7 @@ class AvroSerializer(SerializerBase):
     def __init__(self, schema_registry_client: Any, schema_str: str | Schema | None = None,
                  to_dict: Callable[[Any, SerializationContext], dict] | None = None,
                  conf: dict | None = None, rule_conf: dict | None = None, rule_registry: Any = None) -> None:
-        merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
+        merged = self._configure(schema_registry_client, conf, self._DEFAULTS, rule_conf, rule_registry)
         self._strict = merged["validate.strict"]
         self._strict_default = merged["validate.strict.allow.default"]
         if to_dict is not None and not callable(to_dict):
@@ -157,6 +160,9 @@ class AvroSerializer(SerializerBase):
     def _parse_writer(self, schema: Schema) -> _Parsed:
         return parse_avro(self._registry, schema, self._parsed_cache)
 
+    def _fields(self, schema: Schema, parsed: Any) -> AvroFields:
+        return AvroFields(parsed.schema, parsed.named, schema)
+
     def __call__(self, obj: Any, ctx: SerializationContext | None = None) -> bytes | None:
         if obj is None:
             return None
@@ -180,6 +186,8 @@ class AvroSerializer(SerializerBase):
 
     def _serialize(self, obj: Any, ctx: SerializationContext | None) -> bytes:
         state = self._state(ctx)
+        if state.rules is not None:
+            return self._serialize_with_rules(obj, ctx, state)
         fast = (self._id_mode == "prefix" and self._to_dict is None and state.expires is None
                 and not self._strict and not self._strict_default and not state.parsed.is_bytes)
         if fast and ctx is not None and isinstance(ctx.topic, str):
@@ -207,6 +215,29 @@ class AvroSerializer(SerializerBase):
             raise SerializationError(f"AvroSerializer: record does not match the schema: {exc}") from exc
         return self._frame(state, buf.getvalue(), ctx)
 
+    def _serialize_with_rules(self, obj: Any, ctx: SerializationContext | None, state: Any) -> bytes:
+        """to_dict, the WRITE domain rules, the Avro encoding, then the WRITE encoding rules."""
+        rules: RulePlan = state.rules
+        if self._to_dict is not None:
+            obj = call_hook(self._to_dict, obj, ctx, "to_dict")
+        original = obj
+        obj = rules.apply_domain(obj, ctx, original)
+        parsed = state.parsed
+        try:
+            if parsed.is_bytes:
+                payload = bytes(obj if isinstance(obj, (bytes, bytearray)) else obj.encode())
+            else:
+                buf = io.BytesIO()
+                schemaless_writer(buf, parsed.schema, obj, strict=self._strict,
+                                  strict_allow_default=self._strict_default)
+                payload = buf.getvalue()
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise SerializationError(f"AvroSerializer: record does not match the schema: {exc}") from exc
+        payload = rules.apply_encoding(payload, ctx, original)
+        if self._id_mode == "prefix":
+            return state.prefix + payload
+        return self._frame(state, payload, ctx)
+
 
 class AvroDeserializer(DeserializerBase):
     """``AvroDeserializer(schema_registry_client, schema_str=None, from_dict=None, return_record_name=False,
@@ -218,7 +249,7 @@ class AvroDeserializer(DeserializerBase):
                  from_dict: Callable[[dict, SerializationContext], Any] | None = None,
                  return_record_name: bool = False, conf: dict | None = None,
                  rule_conf: dict | None = None, rule_registry: Any = None) -> None:
-        self._configure(schema_registry_client, conf, DESERIALIZER_DEFAULTS)
+        self._configure(schema_registry_client, conf, DESERIALIZER_DEFAULTS, rule_conf, rule_registry)
         if from_dict is not None and not callable(from_dict):
             raise ValueError("from_dict must be callable with the signature from_dict(dict, SerializationContext)")
         if not isinstance(return_record_name, bool):
@@ -231,21 +262,66 @@ class AvroDeserializer(DeserializerBase):
         elif schema_str is not None and not isinstance(schema_str, Schema):
             raise TypeError("You must pass either schema string or schema object")
         self._reader = parse_avro(schema_registry_client, schema_str, self._parsed_cache) if schema_str else None
+        self._reader_schema: Schema | None = schema_str
         self._entries: dict[Any, tuple] = {}
+        self._latest_entries: dict[Any, tuple] = {}
+        self._rule_entries: dict[Any, tuple] = {}
         self._dynamic_reader = self._use_latest or self._latest_metadata is not None
 
     def _entry(self, ref: Any, ctx: Any) -> tuple:
         writer_schema = self._fetch_writer(ref, ctx)
         writer = parse_avro(self._registry, writer_schema, self._parsed_cache)
         reader = self._reader
+        target = self._reader_schema if reader is not None else writer_schema
         latest = self._latest(ctx, writer.name)
+        where = (ref.key, ctx.topic, str(ctx.field)) if ctx is not None else (ref.key, None, None)
         if latest is not None:
+            hit = self._latest_entries.get((*where, latest.schema_id, latest.version))
+            if hit is not None:
+                return hit
             reader = parse_avro(self._registry, latest.schema, self._parsed_cache)
+            target = latest.schema
         reader_schema = None if reader is None or reader.schema == writer.schema else reader.schema
-        entry = (writer.schema, reader_schema, writer.is_bytes)
-        if latest is None:
-            self._entries[ref.key] = entry
+        rules = self._read_rules(ctx, writer, writer_schema, reader or writer, target, latest)
+        entry = (writer.schema, reader_schema, writer.is_bytes, rules)
+        if latest is not None:
+            self._latest_entries[(*where, latest.schema_id, latest.version)] = entry
+        elif writer_schema.rule_set is None:
+            self._entries[ref.key] = entry  # no rules whatever the topic: the fast path
+        else:
+            self._rule_entries[where] = entry  # rules run under the topic's subject
         return entry
+
+    def _read_rules(self, ctx: Any, writer: _Parsed, writer_schema: Schema, reader: _Parsed, target: Any,
+                    latest: Any) -> ReadRules | None:
+        subject = self._subject(ctx, writer.name)
+        if subject is None:
+            return None
+        migrations = self._migrations(subject, writer_schema, latest) if latest is not None else []
+        encoding = RulePlan.build(self._rule_runner, subject, writer_schema, RuleMode.READ)
+        domain = RulePlan.build(self._rule_runner, subject, target, RuleMode.READ,
+                                lambda: AvroFields(reader.schema, reader.named, target))
+        return ReadRules.build(subject, encoding, migrations, domain)
+
+    def _decode_with_rules(self, data: bytes, offset: int, writer: Any, reader: Any, is_bytes: bool,
+                           rules: ReadRules, ctx: Any) -> Any:
+        """Encoding rules on the payload, then the record (migrated when needed), then READ rules."""
+        payload = bytes(data[offset:])
+        if rules.encoding is not None:
+            payload = rules.encoding.apply_encoding(payload, ctx, data)
+        try:
+            if is_bytes:
+                value: Any = payload
+            else:
+                value = schemaless_reader(io.BytesIO(payload), writer, None if rules.migrations else reader,
+                                          self._return_record_name)
+        except (EOFError, ValueError, TypeError, IndexError, KeyError, UnicodeDecodeError) as exc:
+            raise SerializationError(f"AvroDeserializer: cannot decode the record: {exc!r}") from exc
+        if rules.migrations:
+            value = self._rule_runner.migrate(ctx, rules.subject, rules.migrations, value)
+        if rules.domain is not None:
+            value = rules.domain.apply_domain(value, ctx, data)
+        return value
 
     def __call__(self, data: bytes | None, ctx: SerializationContext | None = None) -> Any:
         if data is None:
@@ -260,10 +336,15 @@ class AvroDeserializer(DeserializerBase):
         if entry is None:
             if ref is None:
                 ref, offset = self._frame(data, ctx)
-            entry = self._entry(ref, ctx)
-        writer, reader, is_bytes = entry
-        if is_bytes:
-            value: Any = bytes(data[offset:])
+            entry = self._rule_entries.get((key, ctx.topic, str(ctx.field)) if ctx is not None else (key, None, None))
+            if entry is None:
+                entry = self._entry(ref, ctx)
+        writer, reader, is_bytes, rules = entry
+        value: Any
+        if rules is not None:
+            value = self._decode_with_rules(data, offset, writer, reader, is_bytes, rules, ctx)
+        elif is_bytes:
+            value = bytes(data[offset:])
         else:
             buf = io.BytesIO(data)
             buf.seek(offset)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import orjson
 from confluent_kafka.schema_registry import Schema
+from confluent_kafka.schema_registry.schema_registry_client import RuleMode
 from confluent_kafka.serialization import SerializationError
 
 from registry.formats import parse_schema
@@ -31,10 +32,13 @@ from ._base import (
     resolve_dependencies,
 )
 from .context import SerializationContext
+from .rules.fields import JsonFields
+from .rules.plan import ReadRules, RulePlan
 
 __all__ = ["JSONDeserializer", "JSONSerializer", "compile_validator"]
 
 _ID = struct.Struct(">I")
+_UNKNOWN: Any = object()
 
 _rs: Any
 try:  # optional accelerator
@@ -101,6 +105,23 @@ def compile_validator(schema: JsonSchema, fast: bool = True) -> Callable[[Any], 
     return check
 
 
+def json_fields(parsed: JsonSchema, schema: Schema) -> JsonFields:
+    """The field walker of a JSON schema; subschema choices (oneOf, anyOf, type lists) by jsonschema."""
+    import jsonschema
+
+    root = parsed.value
+    base = jsonschema.validators.validator_for(root if isinstance(root, dict) else {},
+                                              default=jsonschema.Draft7Validator)(root if isinstance(root, dict) else {})
+
+    def is_valid(subschema: Any, instance: Any) -> bool:
+        try:
+            return bool(base.evolve(schema=subschema).is_valid(instance))
+        except Exception:
+            return False
+
+    return JsonFields(root, schema, is_valid)
+
+
 def _parse_json(client: Any, schema: Schema, cache: dict) -> JsonSchema:
     hit = cache.get(schema)
     if hit is None:
@@ -133,7 +154,7 @@ class JSONSerializer(SerializerBase):
                  to_dict: Callable[[Any, SerializationContext], dict] | None = None,
                  conf: dict | None = None, rule_conf: dict | None = None, rule_registry: Any = None,
                  json_encode: Callable[[Any], Any] | None = None) -> None:
-        merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
+        merged = self._configure(schema_registry_client, conf, self._DEFAULTS, rule_conf, rule_registry)
         self._validate = merged["validate"]
         if to_dict is not None and not callable(to_dict):
             raise ValueError("to_dict must be callable with the signature to_dict(object, SerializationContext)->dict")
@@ -159,6 +180,9 @@ class JSONSerializer(SerializerBase):
         parsed = _parse_json(self._registry, schema, self._cache)
         return _Writer(parsed, compile_validator(parsed))
 
+    def _fields(self, schema: Schema, parsed: Any) -> JsonFields:
+        return json_fields(parsed.schema, schema)
+
     def __call__(self, obj: Any, ctx: SerializationContext | None = None) -> bytes | None:
         if obj is None:
             return None
@@ -167,6 +191,10 @@ class JSONSerializer(SerializerBase):
             state = self._state(ctx)
         if self._to_dict is not None:
             obj = call_hook(self._to_dict, obj, ctx, "to_dict")
+        rules = state.rules
+        original = obj
+        if rules is not None:
+            obj = rules.apply_domain(obj, ctx, original)
         if self._validate:
             state.parsed.check(obj)
         try:
@@ -175,6 +203,8 @@ class JSONSerializer(SerializerBase):
             raise SerializationError(f"JSONSerializer: cannot encode the record: {exc}") from exc
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
+        if rules is not None:
+            payload = rules.apply_encoding(payload, ctx, original)
         if self._id_mode == "prefix":
             return state.prefix + payload
         return self._frame(state, payload, ctx)
@@ -194,7 +224,7 @@ class JSONDeserializer(DeserializerBase):
     def __init__(self, schema_str: str | Schema | None, from_dict: Callable | None = None,
                  schema_registry_client: Any = None, conf: dict | None = None, rule_conf: dict | None = None,
                  rule_registry: Any = None, json_decode: Callable[[Any], Any] | None = None) -> None:
-        merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
+        merged = self._configure(schema_registry_client, conf, self._DEFAULTS, rule_conf, rule_registry)
         self._validate = merged["validate"]
         if from_dict is not None and not callable(from_dict):
             raise ValueError("from_dict must be callable with the signature from_dict(dict, SerializationContext)")
@@ -208,6 +238,8 @@ class JSONDeserializer(DeserializerBase):
         if schema_str is None and schema_registry_client is None:
             raise ValueError("JSONDeserializer: without schema_str a schema_registry_client is required")
         self._reader: Callable[[Any], None] | None = None
+        self._reader_schema: Schema | None = schema_str
+        self._read_rules: dict[Any, ReadRules | None] = {}
         if schema_str is not None:
             self._reader = compile_validator(_parse_json(schema_registry_client, schema_str, self._cache))
         self._checks: dict[Any, Callable[[Any], None]] = {}
@@ -224,6 +256,29 @@ class JSONDeserializer(DeserializerBase):
             self._checks[ref.key] = check
         return check
 
+    def _rules_for(self, ref: Any, ctx: Any) -> ReadRules | None:
+        """Encoding rules, migrations and READ rules for a writer schema under the context's subject."""
+        if ctx is None or self._registry is None:
+            return None
+        where = (ref.key, ctx.topic, str(ctx.field))
+        if where in self._read_rules and not self._dynamic_reader:
+            return self._read_rules[where]
+        writer_schema = self._fetch_writer(ref, ctx)
+        writer = _parse_json(self._registry, writer_schema, self._cache)
+        subject = self._subject(ctx, writer.record_name())
+        rules = None
+        if subject is not None:
+            latest = self._latest(ctx, writer.record_name())
+            target = latest.schema if latest is not None else (self._reader_schema or writer_schema)
+            migrations = self._migrations(subject, writer_schema, latest) if latest is not None else []
+            parsed_target = _parse_json(self._registry, target, self._cache)
+            rules = ReadRules.build(
+                subject, RulePlan.build(self._rule_runner, subject, writer_schema, RuleMode.READ), migrations,
+                RulePlan.build(self._rule_runner, subject, target, RuleMode.READ,
+                               lambda: json_fields(parsed_target, target)))
+        self._read_rules[where] = rules
+        return rules
+
     def __call__(self, data: bytes | None, ctx: SerializationContext | None = None) -> Any:
         if data is None:
             return None
@@ -231,10 +286,26 @@ class JSONDeserializer(DeserializerBase):
             ref, offset = self._frame(data, ctx)
         else:
             ref, offset = None, 5
+        rules = None
+        if ctx is not None:
+            where = (ref.key if ref is not None else _ID.unpack_from(data, 1)[0], ctx.topic, str(ctx.field))
+            rules = self._read_rules.get(where, _UNKNOWN)
+            if rules is _UNKNOWN or self._dynamic_reader:
+                if ref is None:
+                    ref, _ = self._frame(data, ctx)
+                rules = self._rules_for(ref, ctx)
+        payload = data[offset:] if offset else data
+        if rules is not None and rules.encoding is not None:
+            payload = rules.encoding.apply_encoding(bytes(payload), ctx, data)
         try:
-            value = self._decode(data[offset:] if offset else data)
+            value = self._decode(payload)
         except (ValueError, TypeError) as exc:
             raise SerializationError(f"JSONDeserializer: the payload is not valid JSON: {exc}") from exc
+        if rules is not None:
+            if rules.migrations:
+                value = self._rule_runner.migrate(ctx, rules.subject, rules.migrations, value)
+            if rules.domain is not None:
+                value = rules.domain.apply_domain(value, ctx, data)
         if self._validate:
             check = self._reader
             if check is None or self._dynamic_reader:

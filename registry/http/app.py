@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..errors import RegistryError
 from ..service import Registry
-from . import compatibility, config, ops, root, schemas, subjects
+from . import compatibility, config, dek_registry, ops, root, schemas, subjects
 from .api import Api
 from .encode import dumps
 from .forwarding import Forwarding
@@ -33,6 +33,7 @@ def build_router(api: Api) -> Router:
     config.add_routes(router, api)
     compatibility.add_routes(router, api)
     ops.add_routes(router, api)
+    dek_registry.add_routes(router, api)
     return router
 
 

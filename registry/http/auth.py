@@ -82,6 +82,24 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/compatibility/subjects/{subject}/versions"): ("subject", "read"),
     ("POST", "/compatibility/subjects/{subject}/versions/{version}"): ("subject", "read"),
     ("GET", "/metrics"): ("any", "read"),
+    # DEK Registry: KEKs are registry-wide (reading one shows only its KMS key id); creating,
+    # changing or deleting one needs global config rights. DEKs belong to their subject.
+    ("GET", "/dek-registry/v1/keks"): ("any", "read"),
+    ("POST", "/dek-registry/v1/keks"): ("global", "config"),
+    ("GET", "/dek-registry/v1/keks/{name}"): ("any", "read"),
+    ("PUT", "/dek-registry/v1/keks/{name}"): ("global", "config"),
+    ("DELETE", "/dek-registry/v1/keks/{name}"): ("global", "config"),
+    ("POST", "/dek-registry/v1/keks/{name}/undelete"): ("global", "config"),
+    ("GET", "/dek-registry/v1/keks/{name}/deks"): ("list", "read"),
+    ("POST", "/dek-registry/v1/keks/{name}/deks"): ("global", "config"),  # legacy: the subject is in the body
+    ("POST", "/dek-registry/v1/keks/{name}/deks/{subject}"): ("subject", "write"),
+    ("GET", "/dek-registry/v1/keks/{name}/deks/{subject}"): ("subject", "read"),
+    ("DELETE", "/dek-registry/v1/keks/{name}/deks/{subject}"): ("subject", "delete"),
+    ("POST", "/dek-registry/v1/keks/{name}/deks/{subject}/undelete"): ("subject", "delete"),
+    ("GET", "/dek-registry/v1/keks/{name}/deks/{subject}/versions"): ("subject", "read"),
+    ("GET", "/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}"): ("subject", "read"),
+    ("DELETE", "/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}"): ("subject", "delete"),
+    ("POST", "/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}/undelete"): ("subject", "delete"),
 }
 # A route missing from POLICY (added later without a rule) needs global config rights.
 DEFAULT_POLICY = ("global", "config")

@@ -39,6 +39,16 @@ WRITE_ROUTES = frozenset(
         ("PUT", "/mode/{subject}"),
         ("DELETE", "/mode/{subject}"),
         ("DELETE", "/contexts/{context}"),
+        ("POST", "/dek-registry/v1/keks"),
+        ("PUT", "/dek-registry/v1/keks/{name}"),
+        ("DELETE", "/dek-registry/v1/keks/{name}"),
+        ("POST", "/dek-registry/v1/keks/{name}/undelete"),
+        ("POST", "/dek-registry/v1/keks/{name}/deks"),
+        ("POST", "/dek-registry/v1/keks/{name}/deks/{subject}"),
+        ("DELETE", "/dek-registry/v1/keks/{name}/deks/{subject}"),
+        ("POST", "/dek-registry/v1/keks/{name}/deks/{subject}/undelete"),
+        ("DELETE", "/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}"),
+        ("POST", "/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}/undelete"),
     }
 )
 PASSED_HEADERS = ("content-type", "accept", "authorization", "x-request-id")

@@ -110,6 +110,54 @@ class ContextRecord:
     deleted: bool = False
 
 
+@dataclass(frozen=True, eq=False)
+class KekRecord:
+    """A key encryption key of the DEK Registry (Confluent's ``KeyEncryptionKey``)."""
+
+    name: str
+    kms_type: str
+    kms_key_id: str
+    kms_props: dict = field(default_factory=dict)
+    doc: str | None = None
+    shared: bool = False
+    deleted: bool = False
+    ts: int = 0
+
+
+@dataclass(frozen=True)
+class KekTombstone:
+    """A KEK permanently deleted."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class DekRecord:
+    """A data encryption key version (Confluent's ``DataEncryptionKey``), wrapped by its KEK."""
+
+    kek_name: str
+    subject: str
+    algorithm: str
+    version: int
+    encrypted_key_material: str | None
+    deleted: bool = False
+    ts: int = 0
+
+
+@dataclass(frozen=True)
+class DekTombstone:
+    """A DEK version permanently deleted."""
+
+    kek_name: str
+    subject: str
+    algorithm: str
+    version: int
+
+
+KeyRecord = KekRecord | KekTombstone | DekRecord | DekTombstone
+"""DEK Registry records (Confluent keeps them in their own topic, ``_dek_registry_keys``)."""
+
 Record = (
     SchemaRecord | SchemaTombstone | DeleteSubjectRecord | ClearSubjectRecord | ConfigRecord | ModeRecord | ContextRecord
+    | KekRecord | KekTombstone | DekRecord | DekTombstone
 )

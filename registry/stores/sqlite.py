@@ -24,7 +24,11 @@ from .records import (
     ClearSubjectRecord,
     ConfigRecord,
     ContextRecord,
+    DekRecord,
+    DekTombstone,
     DeleteSubjectRecord,
+    KekRecord,
+    KekTombstone,
     ModeRecord,
     Record,
     SchemaRecord,
@@ -78,6 +82,16 @@ class SQLiteStore(Store):
         db.table("modes").create({"key": str, "mode": str}, pk="key", if_not_exists=True)
         db.table("contexts").create({"context": str}, pk="context", if_not_exists=True)
         db.table("id_high_water").create({"context": str, "max_id": int}, pk="context", if_not_exists=True)
+        db.table("keks").create(
+            {"name": str, "kms_type": str, "kms_key_id": str, "kms_props_json": str, "doc": str, "shared": int,
+             "deleted": int, "ts": int},
+            pk="name", if_not_exists=True,
+        )
+        db.table("deks").create(
+            {"kek_name": str, "subject": str, "algorithm": str, "version": int, "encrypted_key_material": str,
+             "deleted": int, "ts": int},
+            pk=("kek_name", "subject", "algorithm", "version"), if_not_exists=True,
+        )
 
     def open(self, apply: Apply) -> None:
         self._apply = apply
@@ -104,6 +118,12 @@ class SQLiteStore(Store):
             yield ConfigRecord(row["key"], _loads(row["config_json"]))
         for row in self._db.query("SELECT key, mode FROM modes"):
             yield ModeRecord(row["key"], row["mode"])
+        for row in self._db.query("SELECT * FROM keks ORDER BY name"):
+            yield KekRecord(row["name"], row["kms_type"], row["kms_key_id"], _loads(row["kms_props_json"]) or {},
+                            row["doc"], bool(row["shared"]), bool(row["deleted"]), row["ts"] or 0)
+        for row in self._db.query("SELECT * FROM deks ORDER BY kek_name, subject, algorithm, version"):
+            yield DekRecord(row["kek_name"], row["subject"], row["algorithm"], row["version"],
+                            row["encrypted_key_material"], bool(row["deleted"]), row["ts"] or 0)
 
     def id_high_water(self) -> dict[str, int]:
         return {row["context"]: row["max_id"] for row in self._db.query("SELECT * FROM id_high_water")}
@@ -172,6 +192,19 @@ class SQLiteStore(Store):
                 execute("DELETE FROM contexts WHERE context = ?", (record.context,))
             else:
                 execute("INSERT OR IGNORE INTO contexts VALUES (?)", (record.context,))
+        elif isinstance(record, KekRecord):
+            execute("INSERT OR REPLACE INTO keks VALUES (?,?,?,?,?,?,?,?)",
+                    (record.name, record.kms_type, record.kms_key_id, _dumps(record.kms_props), record.doc,
+                     int(record.shared), int(record.deleted), record.ts))
+        elif isinstance(record, KekTombstone):
+            execute("DELETE FROM keks WHERE name = ?", (record.name,))
+        elif isinstance(record, DekRecord):
+            execute("INSERT OR REPLACE INTO deks VALUES (?,?,?,?,?,?,?)",
+                    (record.kek_name, record.subject, record.algorithm, record.version,
+                     record.encrypted_key_material, int(record.deleted), record.ts))
+        elif isinstance(record, DekTombstone):
+            execute("DELETE FROM deks WHERE kek_name = ? AND subject = ? AND algorithm = ? AND version = ?",
+                    (record.kek_name, record.subject, record.algorithm, record.version))
         else:
             raise StoreError(f"Unknown record {record!r}")
 
