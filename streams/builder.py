@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from streams.processor import Processor
-from streams.serdes import Deserializer
+from streams.codec import KEY_VALUE
+from streams.options import Materialized
 from streams.source_sink import Source, TimestampExtractor
+from streams.processor import Processor
+from streams.serdes import Deserializer, Serde, Serdes
 from streams.table import TableSource
-from streams.topology import NodeSpec, Resolve, Topology, TopologyError
+from streams.topology import Binding, NodeSpec, StoreSpec, Topology, TopologyError
 
 if TYPE_CHECKING:
     from streams.kstream import KStream
@@ -31,11 +33,15 @@ class StreamsBuilder:
         *,
         timestamp_extractor: TimestampExtractor | None = None,
     ) -> KStream:
-        """Records of ``topic``; event time is the record timestamp or ``extractor(key, value, ts)``."""
+        """Records of ``topic``; event time is the record timestamp or ``extractor(key, value, ts)``.
+
+        Deserializers left out are those of ``default.key.serde`` / ``default.value.serde``.
+        """
         from streams.kstream import KStream
 
         node = self.add_source(topic, key_deserializer, value_deserializer, timestamp_extractor)
-        return KStream(self, node, frozenset({topic}))
+        return KStream(self, node, frozenset({topic}), False, Serdes.reading(key_deserializer),
+                       Serdes.reading(value_deserializer))
 
     def table(
         self,
@@ -44,13 +50,19 @@ class StreamsBuilder:
         value_deserializer: Deserializer | None = None,
         *,
         name: str | None = None,
+        materialized: Materialized | None = None,
         timestamp_extractor: TimestampExtractor | None = None,
     ) -> KTable:
-        """``topic`` read as a changelog: latest value per key, ``None`` deletes."""
+        """``topic`` read as a changelog: latest value per key, ``None`` deletes.
+
+        The table's store is written with ``materialized``'s serdes, else the built-in serdes the
+        deserializers belong to, else the application's defaults.
+        """
         from streams.ktable import KTable
 
         source = self.add_source(topic, key_deserializer, value_deserializer, timestamp_extractor)
-        store = self.store_name(name, "table")
+        store = self.store_name(name, "table", KEY_VALUE, materialized, Serdes.reading(key_deserializer),
+                                Serdes.reading(value_deserializer))
         node = self.add_node("table", lambda r: TableSource(store), [source], stores=(store,))
         return KTable(self, node, frozenset({topic}), store)
 
@@ -68,27 +80,43 @@ class StreamsBuilder:
     ) -> str:
         if topic in self.topology.sources:
             raise TopologyError(f"topic {topic!r} is already a source of this topology")
-        node = self.add_node(
-            "source", lambda r: Source(r(topic), key_deserializer, value_deserializer, extractor), []
-        )
+
+        def source(b: Binding) -> Source:
+            return Source(b(topic), key_deserializer or b.key_serde.deserializer,
+                          value_deserializer or b.value_serde.deserializer, extractor)
+
+        node = self.add_node("source", source, [])
         self.topology.sources[topic] = node
+        self.topology.key_deserializers[topic] = key_deserializer
         return node
 
     def add_node(
-        self, kind: str, factory: Callable[[Resolve], Processor], parents: Iterable[str], stores: tuple[str, ...] = ()
+        self, kind: str, factory: Callable[[Binding], Processor], parents: Iterable[str], stores: tuple[str, ...] = ()
     ) -> str:
         self._counter += 1
         name = f"{kind}-{self._counter:04d}"
         self.topology.nodes[name] = NodeSpec(name, factory, list(parents), stores)
         return name
 
-    def store_name(self, name: str | None, kind: str) -> str:
-        """A user-given store name, or a generated one (name stores you need to keep across versions)."""
+    def store_name(
+        self, name: str | None, kind: str, layout: str = KEY_VALUE, materialized: Materialized | None = None,
+        key_serde: Serde | None = None, value_serde: Serde | None = None,
+    ) -> str:
+        """Register a store: a user-given name, or a generated one (name stores you need to keep
+        across versions), in ``layout`` (``streams.codec``) with ``materialized``'s serdes, else
+        ``key_serde`` / ``value_serde``, else the application's defaults."""
+        if materialized is not None and materialized.name is not None:
+            if name is not None and name != materialized.name:
+                raise TopologyError(f"store named both {name!r} and {materialized.name!r}")
+            name = materialized.name
         if name is None:
             name = f"{kind}-{self._counter + 1:04d}-store"
         if name in self.topology.stores:
             raise TopologyError(f"store {name!r} already exists")
-        self.topology.stores.append(name)
+        if materialized is not None:
+            key_serde = materialized.key_serde or key_serde
+            value_serde = materialized.value_serde or value_serde
+        self.topology.stores[name] = StoreSpec(layout, key_serde, value_serde)
         return name
 
     def internal_name(self, name: str | None, kind: str) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from streams.serdes import Serde, Serdes, as_serde
+
 AT_LEAST_ONCE = "at_least_once"
 EXACTLY_ONCE_V2 = "exactly_once_v2"
 
@@ -25,6 +27,8 @@ class StreamsConfig:
     exception_handler: str = "continue"
     max_batch_records: int = 2_000
     max_task_idle_ms: int = 0
+    default_key_serde: Serde = field(default_factory=Serdes.string)
+    default_value_serde: Serde = field(default_factory=Serdes.json)
     consumer: dict[str, Any] = field(default_factory=dict)
     producer: dict[str, Any] = field(default_factory=dict)
 
@@ -39,7 +43,9 @@ class StreamsConfig:
         ``replication.factor``, ``errors.deadletterqueue.topic.name`` (default
         ``<application.id>-dlq``), ``processing.exception.handler`` (``continue``/``fail``),
         ``max.batch.records``, ``max.task.idle.ms`` (``streams.partition_group``: 0 by default, ``-1``
-        never waits for a joined input that is behind).
+        never waits for a joined input that is behind), ``default.key.serde`` (default ``string``)
+        and ``default.value.serde`` (default ``json``): a ``Serde`` or a built-in name.
+        ``producer.partitioner`` may only be murmur2 (Java's default partitioner, which co-partitioning relies on).
         """
         raw = dict(raw)
         consumer = {k[len("consumer.") :]: raw.pop(k) for k in list(raw) if k.startswith("consumer.")}
@@ -49,6 +55,11 @@ class StreamsConfig:
             servers = raw.pop("bootstrap.servers")
         except KeyError as exc:
             raise ValueError(f"missing required config {exc.args[0]!r}") from None
+        partitioner = producer.get("partitioner", "murmur2_random")
+        if partitioner not in ("murmur2_random", "murmur2"):
+            raise ValueError(f"producer.partitioner {partitioner!r} would place keys where Java's default partitioner "
+                             "does not, so joins would miss records; leave it unset (murmur2_random)")
+        key_serde, value_serde = default_serdes(raw)
         guarantee = raw.pop("processing.guarantee", AT_LEAST_ONCE)
         if guarantee not in (AT_LEAST_ONCE, EXACTLY_ONCE_V2):
             raise ValueError(f"processing.guarantee must be {AT_LEAST_ONCE!r} or {EXACTLY_ONCE_V2!r}")
@@ -62,6 +73,8 @@ class StreamsConfig:
             exception_handler=raw.pop("processing.exception.handler", "continue"),
             max_batch_records=int(raw.pop("max.batch.records", 2_000)),
             max_task_idle_ms=int(raw.pop("max.task.idle.ms", 0)),
+            default_key_serde=key_serde,
+            default_value_serde=value_serde,
             consumer=consumer,
             producer=producer,
         )
@@ -70,3 +83,8 @@ class StreamsConfig:
         if raw:
             raise ValueError(f"unknown config keys: {sorted(raw)}")
         return config
+
+
+def default_serdes(raw: dict[str, Any]) -> tuple[Serde, Serde]:
+    """Pop ``default.key.serde`` (string keys unless given) and ``default.value.serde`` (JSON values)."""
+    return as_serde(raw.pop("default.key.serde", "string")), as_serde(raw.pop("default.value.serde", "json"))

@@ -1,7 +1,10 @@
 """``TopologyTestDriver``: run a topology in memory, with no broker, one record at a time.
 
 Input records are serialized with the given serializers and fed through the topology's own
-deserializers, so the whole path runs as it would against Kafka. Records sent to a topic that the
+deserializers, so the whole path runs as it would against Kafka. After every record each changed
+store entry is encoded as its changelog record and decoded again: an entry that its serdes cannot
+write, or that would come back different after a restore (a tuple as a JSON list, say), raises
+``StoreSerdeError`` at once instead of surprising a restarted application. Records sent to a topic that the
 topology also reads (repartition topics, or a ``to()`` feeding a ``stream()``) are processed
 right after the record that produced them. Everything runs as task 0; wall-clock time only moves
 when ``advance_wall_clock_time`` is called.
@@ -14,11 +17,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.config import default_serdes
 from streams.processor import Headers
 from streams.serdes import KEY, VALUE, Deserializer, Serializer, decoder, encoder
 from streams.store import KeyValueStore
 from streams.task import CONTINUE, ErrorPolicy, Task
 from streams.topology import Topology
+
+
+_ABSENT = object()
+
+
+class StoreSerdeError(Exception):
+    """A store entry its serdes cannot write, or that would not come back equal from the changelog."""
 
 
 @dataclass
@@ -86,9 +97,9 @@ class TopologyTestDriver:
             config.get("errors.deadletterqueue.topic.name", f"{self.application_id}-dlq"),
             config.get("processing.exception.handler", CONTINUE),
         )
-        self.stores = {name: KeyValueStore(name) for name in topology.stores}
-        resolve = topology.resolve(self.application_id)
-        self.task = Task(topology, 0, resolve, self._send, lambda: self.wall_clock_ms, self.stores, errors)
+        self.binding = topology.bind(self.application_id, *default_serdes(config))
+        self.stores = {name: codec.new_store() for name, codec in self.binding.codecs.items()}
+        self.task = Task(topology, 0, self.binding, self._send, lambda: self.wall_clock_ms, self.stores, errors)
 
     def _send(self, topic: str, key: bytes | None, value: bytes | None, ts: int, headers: Headers | None = None) -> None:
         self.outputs.setdefault(topic, []).append((key, value, ts, headers))
@@ -105,6 +116,31 @@ class TopologyTestDriver:
             offset = self._offsets.get(topic, 0)
             self._offsets[topic] = offset + 1
             self.task.process(topic, offset, key, value, ts)
+            self._check_stores()
+
+    def _check_stores(self) -> None:
+        """Send every changed store entry through its changelog encoding and back."""
+        for name, store in self.stores.items():
+            codec = self.binding.codecs[name]
+            try:
+                changes = codec.changes(store)
+            except Exception as exc:
+                raise StoreSerdeError(f"store {name!r} cannot be written: {exc}") from exc
+            for raw_key, raw_value in changes:
+                key, value = codec.decode(raw_key, raw_value)
+                if value is None:
+                    continue
+                try:
+                    held = store.data.get(key, _ABSENT)
+                except TypeError:  # the key came back unhashable (a tuple as a JSON list)
+                    held = _ABSENT
+                if held != value:
+                    now = "a key the store does not hold" if held is _ABSENT else f"the store holds {held!r}"
+                    raise StoreSerdeError(
+                        f"store {name!r}: an entry would be restored from its changelog as {key!r} -> {value!r}, "
+                        f"but {now}; give the store serdes that round-trip its keys and values "
+                        "(Materialized.with_(key_serde, value_serde))"
+                    )
 
     def create_input_topic(
         self, topic: str, key_serializer: Serializer | None = None, value_serializer: Serializer | None = None
@@ -118,12 +154,13 @@ class TopologyTestDriver:
 
     def internal_topic(self, name: str) -> str:
         """Real name of a repartition topic reference (``<application.id>-<name>``)."""
-        return self.topology.resolve(self.application_id)(name)
+        return self.binding(name)
 
     def advance_wall_clock_time(self, ms: int) -> None:
         """Move the virtual wall clock and run wall-clock punctuation (idle window close)."""
         self.wall_clock_ms += ms
         self.task.punctuate(self.wall_clock_ms)
+        self._check_stores()
 
     def get_key_value_store(self, name: str) -> KeyValueStore:
         return self.stores[name]

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from streams.aggregate import Aggregate, Aggregator, Count, Initializer, Reduce, Reducer
+from streams.codec import KEY_VALUE, SESSION, WINDOW
 from streams.ktable import KTable
+from streams.options import Grouped, Materialized
+from streams.serdes import Serde, Serdes
 from streams.session_aggregate import Merger, SessionAggregate
 from streams.window_aggregate import WindowAggregate
 from streams.windows import SessionWindows, TimeWindows
@@ -24,28 +27,44 @@ def _sum(key: Any, a: int, b: int) -> int:
 
 
 class KGroupedStream:
-    """A stream grouped by key, partitioned so that each key lives in one task."""
+    """A stream grouped by key, partitioned so that each key lives in one task.
 
-    def __init__(self, stream: KStream) -> None:
+    Aggregation stores are written with ``Materialized`` serdes if given, else the ``Grouped`` ones
+    or the stream's known ones (keys; values of ``reduce``), else the application's defaults;
+    ``count`` stores longs.
+    """
+
+    def __init__(self, stream: KStream, grouped: Grouped | None = None) -> None:
         self.stream = stream
         self.builder = stream.builder
+        grouped = grouped or Grouped()
+        self.key_serde = grouped.key_serde or stream.key_serde
+        self.value_serde = grouped.value_serde or stream.value_serde
 
-    def _table(self, kind: str, name: str | None, factory: Callable[[str], Any]) -> KTable:
-        store = self.builder.store_name(name, kind)
+    def _table(
+        self, kind: str, name: str | None, factory: Callable[[str], Any], layout: str = KEY_VALUE,
+        materialized: Materialized | None = None, value_serde: Serde | None = None,
+    ) -> KTable:
+        store = self.builder.store_name(name, kind, layout, materialized, self.key_serde, value_serde)
         node = self.builder.add_node(kind, lambda r: factory(store), [self.stream.node], (store,))
         return KTable(self.builder, node, self.stream.sources, store)
 
-    def count(self, name: str | None = None) -> KTable:
+    def count(self, name: str | None = None, materialized: Materialized | None = None) -> KTable:
         """Records per key (null values are skipped)."""
-        return self._table("count", name, Count)
+        return self._table("count", name, Count, KEY_VALUE, materialized, Serdes.long())
 
-    def reduce(self, reducer: Reducer, name: str | None = None) -> KTable:
+    def reduce(self, reducer: Reducer, name: str | None = None, materialized: Materialized | None = None) -> KTable:
         """``reducer(aggregate, value)``; a key's first value is its initial aggregate."""
-        return self._table("reduce", name, lambda store: Reduce(store, reducer))
+        return self._table("reduce", name, lambda store: Reduce(store, reducer), KEY_VALUE, materialized,
+                           self.value_serde)
 
-    def aggregate(self, initializer: Initializer, aggregator: Aggregator, name: str | None = None) -> KTable:
+    def aggregate(
+        self, initializer: Initializer, aggregator: Aggregator, name: str | None = None,
+        materialized: Materialized | None = None,
+    ) -> KTable:
         """``aggregator(key, value, aggregate)`` starting from ``initializer()``."""
-        return self._table("aggregate", name, lambda store: Aggregate(store, initializer, aggregator))
+        return self._table("aggregate", name, lambda store: Aggregate(store, initializer, aggregator), KEY_VALUE,
+                           materialized)
 
     def windowed_by(
         self, windows: TimeWindows | SessionWindows, *, stream_time: str = "partition"
@@ -73,23 +92,31 @@ class TimeWindowedKStream:
         self.windows = windows
         self.per_key = per_key
 
-    def _table(self, kind: str, name: str | None, initializer: Initializer, aggregator: Aggregator) -> KTable:
+    def _table(
+        self, kind: str, name: str | None, initializer: Initializer, aggregator: Aggregator,
+        materialized: Materialized | None, value_serde: Serde | None = None,
+    ) -> KTable:
         windows, per_key = self.windows, self.per_key
         table = self.grouped._table(
-            kind, name, lambda store: WindowAggregate(store, windows, initializer, aggregator, per_key)
+            kind, name, lambda store: WindowAggregate(store, windows, initializer, aggregator, per_key),
+            WINDOW, materialized, value_serde,
         )
         table.window_close_ms = windows.require_grace()
         table.per_key_time = per_key
         return table
 
-    def count(self, name: str | None = None) -> KTable:
-        return self._table("window-count", name, int, _count)
+    def count(self, name: str | None = None, materialized: Materialized | None = None) -> KTable:
+        return self._table("window-count", name, int, _count, materialized, Serdes.long())
 
-    def reduce(self, reducer: Reducer, name: str | None = None) -> KTable:
-        return self._table("window-reduce", name, _unset, _reducing(reducer))
+    def reduce(self, reducer: Reducer, name: str | None = None, materialized: Materialized | None = None) -> KTable:
+        return self._table("window-reduce", name, _unset, _reducing(reducer), materialized,
+                           self.grouped.value_serde)
 
-    def aggregate(self, initializer: Initializer, aggregator: Aggregator, name: str | None = None) -> KTable:
-        return self._table("window-aggregate", name, initializer, aggregator)
+    def aggregate(
+        self, initializer: Initializer, aggregator: Aggregator, name: str | None = None,
+        materialized: Materialized | None = None,
+    ) -> KTable:
+        return self._table("window-aggregate", name, initializer, aggregator, materialized)
 
 
 class SessionWindowedKStream:
@@ -99,29 +126,34 @@ class SessionWindowedKStream:
         self.grouped = grouped
         self.windows = windows
 
-    def _table(self, kind: str, name: str | None, initializer: Initializer, aggregator: Aggregator, merger: Merger) -> KTable:
+    def _table(
+        self, kind: str, name: str | None, initializer: Initializer, aggregator: Aggregator, merger: Merger,
+        materialized: Materialized | None, value_serde: Serde | None = None,
+    ) -> KTable:
         windows = self.windows
         table = self.grouped._table(
-            kind, name, lambda store: SessionAggregate(store, windows, initializer, aggregator, merger)
+            kind, name, lambda store: SessionAggregate(store, windows, initializer, aggregator, merger),
+            SESSION, materialized, value_serde,
         )
         table.window_close_ms = windows.gap_ms + windows.require_grace()
         return table
 
-    def count(self, name: str | None = None) -> KTable:
-        return self._table("session-count", name, int, _count, _sum)
+    def count(self, name: str | None = None, materialized: Materialized | None = None) -> KTable:
+        return self._table("session-count", name, int, _count, _sum, materialized, Serdes.long())
 
-    def reduce(self, reducer: Reducer, name: str | None = None) -> KTable:
+    def reduce(self, reducer: Reducer, name: str | None = None, materialized: Materialized | None = None) -> KTable:
         aggregator = _reducing(reducer)
 
         def merge(key: Any, a: Any, b: Any) -> Any:
             return aggregator(key, b, a)
 
-        return self._table("session-reduce", name, _unset, aggregator, merge)
+        return self._table("session-reduce", name, _unset, aggregator, merge, materialized, self.grouped.value_serde)
 
     def aggregate(
-        self, initializer: Initializer, aggregator: Aggregator, merger: Merger, name: str | None = None
+        self, initializer: Initializer, aggregator: Aggregator, merger: Merger, name: str | None = None,
+        materialized: Materialized | None = None,
     ) -> KTable:
-        return self._table("session-aggregate", name, initializer, aggregator, merger)
+        return self._table("session-aggregate", name, initializer, aggregator, merger, materialized)
 
 
 _UNSET = object()

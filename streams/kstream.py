@@ -6,11 +6,13 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from streams import stateless
-from streams.serdes import INTERNAL, Serde, Serializer
 from streams.source_sink import Sink
+from streams.codec import JOIN
+from streams.options import Grouped, Repartitioned
+from streams.serdes import Serde, Serializer
 from streams.stream_join import LEFT, RIGHT, JoinSide, ValueJoiner
 from streams.table import StreamTableJoin
-from streams.topology import TopologyError
+from streams.topology import Binding, TopologyError
 from streams.windows import JoinWindows
 
 if TYPE_CHECKING:
@@ -26,18 +28,29 @@ class KStream:
 
     ``key_changed`` marks streams whose key was rewritten (``map``, ``select_key``, ``flat_map``):
     grouping or joining them first repartitions through an internal topic, as in Kafka Streams.
+    ``key_serde`` / ``value_serde`` are the serdes known to fit the records (a built-in source
+    deserializer's, a repartition's), until an operator changes the key or value; repartition
+    topics and stores use them where no serde is given, else the application's defaults.
     """
 
-    def __init__(self, builder: StreamsBuilder, node: str, sources: frozenset[str], key_changed: bool = False) -> None:
+    def __init__(
+        self, builder: StreamsBuilder, node: str, sources: frozenset[str], key_changed: bool = False,
+        key_serde: Serde | None = None, value_serde: Serde | None = None,
+    ) -> None:
         self.builder = builder
         self.node = node
         self.sources = sources
         self.key_changed = key_changed
+        self.key_serde = key_serde
+        self.value_serde = value_serde
 
-    def _then(self, kind: str, factory: Callable[[], Any], key_changed: bool | None = None) -> KStream:
+    def _then(
+        self, kind: str, factory: Callable[[], Any], key_changed: bool | None = None, value_changed: bool = False
+    ) -> KStream:
         node = self.builder.add_node(kind, lambda r: factory(), [self.node])
         changed = self.key_changed if key_changed is None else key_changed
-        return KStream(self.builder, node, self.sources, changed)
+        return KStream(self.builder, node, self.sources, changed, None if key_changed else self.key_serde,
+                       None if value_changed else self.value_serde)
 
     def filter(self, predicate: Predicate) -> KStream:
         """Keep records where ``predicate(key, value)`` is true."""
@@ -49,11 +62,11 @@ class KStream:
 
     def map(self, mapper: Callable[[Any, Any], tuple[Any, Any]]) -> KStream:
         """``mapper(key, value) -> (new_key, new_value)``; marks the key as changed."""
-        return self._then("map", lambda: stateless.Map(mapper), key_changed=True)
+        return self._then("map", lambda: stateless.Map(mapper), key_changed=True, value_changed=True)
 
     def map_values(self, mapper: Callable[[Any], Any]) -> KStream:
         """``mapper(value) -> new_value``; the key (and partitioning) is kept."""
-        return self._then("map-values", lambda: stateless.MapValues(mapper))
+        return self._then("map-values", lambda: stateless.MapValues(mapper), value_changed=True)
 
     def select_key(self, selector: Callable[[Any, Any], Any]) -> KStream:
         """``selector(key, value) -> new_key``; marks the key as changed."""
@@ -61,10 +74,10 @@ class KStream:
 
     def flat_map(self, mapper: Callable[[Any, Any], Iterable[tuple[Any, Any]]]) -> KStream:
         """``mapper(key, value) -> iterable of (key, value)``; marks the key as changed."""
-        return self._then("flat-map", lambda: stateless.FlatMap(mapper), key_changed=True)
+        return self._then("flat-map", lambda: stateless.FlatMap(mapper), key_changed=True, value_changed=True)
 
     def flat_map_values(self, mapper: Callable[[Any], Iterable[Any]]) -> KStream:
-        return self._then("flat-map-values", lambda: stateless.FlatMapValues(mapper))
+        return self._then("flat-map-values", lambda: stateless.FlatMapValues(mapper), value_changed=True)
 
     def peek(self, action: Callable[[Any, Any], None]) -> KStream:
         """Call ``action(key, value)`` for its side effect and pass the record on."""
@@ -73,7 +86,8 @@ class KStream:
     def merge(self, other: KStream) -> KStream:
         """Both streams' records in one stream (arrival order)."""
         node = self.builder.add_node("merge", lambda r: stateless.PassThrough(), [self.node, other.node])
-        return KStream(self.builder, node, self.sources | other.sources, self.key_changed or other.key_changed)
+        return KStream(self.builder, node, self.sources | other.sources, self.key_changed or other.key_changed,
+                       _common(self.key_serde, other.key_serde), _common(self.value_serde, other.value_serde))
 
     def split(self) -> BranchedKStream:
         """Route each record to the first branch whose predicate matches."""
@@ -82,51 +96,58 @@ class KStream:
     def to(
         self, topic: str, key_serializer: Serializer | None = None, value_serializer: Serializer | None = None
     ) -> None:
-        """Write to ``topic``; the producer's ``murmur2_random`` partitioner places the keys."""
-        self.builder.add_node("sink", lambda r: Sink(r(topic), key_serializer, value_serializer), [self.node])
+        """Write to ``topic`` (serializers left out: the application's default serdes); the
+        partition is murmur2 of the key bytes, as Java's default partitioner picks it."""
+
+        def sink(b: Binding) -> Sink:
+            return Sink(b(topic), key_serializer or b.key_serde.serializer, value_serializer or b.value_serde.serializer)
+
+        self.builder.add_node("sink", sink, [self.node])
 
     def repartition(
-        self,
-        key_selector: Callable[[Any, Any], Any] | None = None,
-        *,
-        name: str | None = None,
-        num_partitions: int | None = None,
-        key_serde: Serde | None = None,
-        value_serde: Serde | None = None,
+        self, key_selector: Callable[[Any, Any], Any] | None = None, repartitioned: Repartitioned | None = None
     ) -> KStream:
         """Re-key (optionally) and route through ``<application.id>-<name>-repartition``.
 
-        Without serdes the internal topic holds pickled objects; give the key serde of a topic you
-        will join with so identical keys hash to identical partitions.
+        The topic is written with ``repartitioned``'s serdes, else the stream's known ones, else the
+        application's defaults; its key serde decides the partition, so give the key serde of a
+        topic you will join with.
         """
+        options = repartitioned or Repartitioned()
         stream = self if key_selector is None else self.select_key(key_selector)
-        topic = f"{self.builder.internal_name(name, 'repartition')}-repartition"
+        topic = f"{self.builder.internal_name(options.name, 'repartition')}-repartition"
         if topic in self.builder.topology.repartition_topics:
             raise TopologyError(f"repartition topic {topic!r} already exists")
-        key_ser, key_de = key_serde or INTERNAL
-        value_ser, value_de = value_serde or INTERNAL
-        self.builder.topology.repartition_topics[topic] = num_partitions
+        key_serde = options.key_serde or stream.key_serde
+        value_serde = options.value_serde or stream.value_serde
+        key_ser, key_de = key_serde or (None, None)
+        value_ser, value_de = value_serde or (None, None)
+        self.builder.topology.repartition_topics[topic] = options.num_partitions
         self.builder.topology.upstream_sources[topic] = set(stream.sources)
         stream.to(topic, key_ser, value_ser)
         node = self.builder.add_source(topic, key_de, value_de, None)
-        return KStream(self.builder, node, frozenset({topic}))
+        return KStream(self.builder, node, frozenset({topic}), False, key_serde, value_serde)
 
-    def _repartitioned(self) -> KStream:
-        return self.repartition() if self.key_changed else self
+    def _repartitioned(self, grouped: Grouped | None = None) -> KStream:
+        if not self.key_changed:
+            return self
+        options = grouped or Grouped()
+        return self.repartition(None, Repartitioned(options.name, None, options.key_serde, options.value_serde))
 
-    def group_by_key(self) -> KGroupedStream:
-        """Group by the current key (repartitioning first if the key was changed)."""
+    def group_by_key(self, grouped: Grouped | None = None) -> KGroupedStream:
+        """Group by the current key (repartitioning first, with ``grouped``'s name and serdes, if the
+        key was changed); stores of the aggregations use ``grouped``'s serdes unless materialized otherwise."""
         from streams.grouped import KGroupedStream
 
-        return KGroupedStream(self._repartitioned())
+        return KGroupedStream(self._repartitioned(grouped), grouped)
 
-    def group_by(
-        self, selector: Callable[[Any, Any], Any], *, name: str | None = None, key_serde: Serde | None = None
-    ) -> KGroupedStream:
-        """Group by ``selector(key, value)``, always through a repartition topic."""
+    def group_by(self, selector: Callable[[Any, Any], Any], grouped: Grouped | None = None) -> KGroupedStream:
+        """Group by ``selector(key, value)``, always through a repartition topic written with ``grouped``'s serdes."""
         from streams.grouped import KGroupedStream
 
-        return KGroupedStream(self.repartition(selector, name=name, key_serde=key_serde))
+        options = grouped or Grouped()
+        repartitioned = Repartitioned(options.name, None, options.key_serde, options.value_serde)
+        return KGroupedStream(self.repartition(selector, repartitioned), grouped)
 
     def join(
         self, other: KStream | KTable, joiner: ValueJoiner, windows: JoinWindows | None = None, *, name: str | None = None
@@ -168,14 +189,18 @@ class KStream:
             node = builder.add_node(
                 "stream-table-join", lambda r: StreamTableJoin(store, joiner, kind == "left"), [left.node]
             )
-            return KStream(builder, node, left.sources)
+            return KStream(builder, node, left.sources, False, left.key_serde)
         if windows is None:
             raise TopologyError("stream-stream joins need JoinWindows")
         windows.require_grace()
         right = other._repartitioned()
         builder.topology.copartition_groups.append(set(left.sources | right.sources))
         join_name = builder.internal_name(name, "join")
-        stores = (builder.store_name(f"{join_name}-this", "join"), builder.store_name(f"{join_name}-other", "join"))
+        key_serde = left.key_serde or right.key_serde
+        stores = (
+            builder.store_name(f"{join_name}-this", "join", JOIN, key_serde=key_serde, value_serde=left.value_serde),
+            builder.store_name(f"{join_name}-other", "join", JOIN, key_serde=key_serde, value_serde=right.value_serde),
+        )
         left_node = builder.add_node(
             "join-this", lambda r: JoinSide(join_name, LEFT, stores, windows, kind, joiner), [left.node], stores
         )
@@ -183,7 +208,7 @@ class KStream:
             "join-other", lambda r: JoinSide(join_name, RIGHT, stores, windows, kind, joiner), [right.node], stores
         )
         node = builder.add_node("join-merge", lambda r: stateless.PassThrough(), [left_node, right_node])
-        return KStream(builder, node, left.sources | right.sources)
+        return KStream(builder, node, left.sources | right.sources, False, key_serde)
 
 
 class BranchedKStream:
@@ -215,4 +240,10 @@ class BranchedKStream:
         self.predicates.append(predicate)
         stream = self.stream
         node = stream.builder.add_node("branch", lambda r: stateless.PassThrough(), [self.node])
-        self.branches[name] = KStream(stream.builder, node, stream.sources, stream.key_changed)
+        self.branches[name] = KStream(
+            stream.builder, node, stream.sources, stream.key_changed, stream.key_serde, stream.value_serde
+        )
+
+
+def _common(a: Serde | None, b: Serde | None) -> Serde | None:
+    return a if a == b else None

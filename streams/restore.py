@@ -1,21 +1,42 @@
-"""Restoring a task's stores: local SQLite first, then the changelog tail from the checkpoint."""
+"""Restoring a task's stores: local SQLite first, then the changelog tail from the checkpoint.
+
+Every row and record is decoded with the store's codec (``streams.codec``). One that does not
+decode was not written by this application with these serdes: with ``processing.exception.handler``
+``continue`` it goes to the dead-letter topic (stage ``restore``) and is skipped — a bad state-file
+row also discards that store's local file, which is then rebuilt from the whole changelog — and with
+``fail`` the restore stops with ``StateRestoreError``.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections import Counter
+from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from streams import codec
+from streams.codec import StoreCodec, StoreDecodeError
+from streams.processor import Send
 from streams.state_file import Change, StateFile
 from streams.store import KeyValueStore
+from streams.task import ErrorPolicy
+
+RESTORE = "restore"
+
+
+class StateRestoreError(Exception):
+    """A store entry does not decode and ``processing.exception.handler`` is ``fail``."""
 
 
 class Restorer:
     """Reads changelog partitions to their end (``read_committed``: to the last stable offset)."""
 
-    def __init__(self, bootstrap_servers: str, group_id: str) -> None:
+    def __init__(
+        self, bootstrap_servers: str, group_id: str, errors: ErrorPolicy, send: Send, metrics: Counter[str]
+    ) -> None:
+        self.errors = errors
+        self.send = send
+        self.metrics = metrics
         self.consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap_servers,
@@ -28,19 +49,22 @@ class Restorer:
         )
 
     def restore(
-        self, state: StateFile, stores: Iterable[KeyValueStore], changelogs: dict[str, str], partition: int
+        self, state: StateFile, stores: dict[str, KeyValueStore], codecs: dict[str, StoreCodec],
+        changelogs: dict[str, str], partition: int,
     ) -> dict[str, int]:
         """Fill ``stores`` and bring ``state`` up to date; returns records replayed per store."""
-        stores = list(stores)
         checkpoints = state.checkpoints()
-        for store in stores:
-            store.load([(codec.decode(k), codec.decode(v)) for k, v in state.entries(store.name)])
-        by_topic = {changelogs[s.name]: s for s in stores}
+        for name, store in stores.items():
+            if not self._load_file(state, store, codecs[name], changelogs[name], partition):
+                state.clear(name)
+                store.clear()
+                checkpoints.pop(name, None)
+        by_topic = {changelogs[name]: name for name in stores}
         assignment = [
-            TopicPartition(topic, partition, checkpoints.get(store.name, OFFSET_BEGINNING))
-            for topic, store in by_topic.items()
+            TopicPartition(topic, partition, checkpoints.get(name, OFFSET_BEGINNING)) for topic, name in by_topic.items()
         ]
-        replayed: dict[str, list[Change]] = {s.name: [] for s in stores}
+        replayed: dict[str, list[Change]] = {name: [] for name in stores}
+        decoded: dict[str, list[tuple[Any, Any]]] = {name: [] for name in stores}
         next_offsets = dict(checkpoints)
         pending = {tp.topic for tp in assignment}
         if pending:
@@ -58,15 +82,47 @@ class Restorer:
                             pending.discard(msg.topic())
                             continue
                         raise KafkaException(err)
-                    store = by_topic[str(msg.topic())]
-                    replayed[store.name].append((msg.key() or b"", msg.value()))
-                    next_offsets[store.name] = int(msg.offset() or 0) + 1
+                    name = by_topic[str(msg.topic())]
+                    key, value, offset = msg.key() or b"", msg.value(), int(msg.offset() or 0)
+                    next_offsets[name] = offset + 1
+                    try:
+                        decoded[name].append(codecs[name].decode(key, value))
+                    except StoreDecodeError as exc:
+                        where = f"changelog {msg.topic()!r} partition {partition} offset {offset}"
+                        self._undecodable(exc, where, msg.topic(), partition, offset, key, value, msg.timestamp()[1])
+                        continue
+                    replayed[name].append((key, value))
             self.consumer.unassign()
-        for store in stores:
-            store.load([(codec.decode(k), codec.decode_value(v)) for k, v in replayed[store.name]])
-        if any(replayed.values()):
+        for name, store in stores.items():
+            store.load(decoded[name])
+        if any(replayed.values()) or next_offsets != checkpoints:
             state.write(replayed, next_offsets)
         return {name: len(changes) for name, changes in replayed.items()}
+
+    def _load_file(self, state: StateFile, store: KeyValueStore, codec: StoreCodec, changelog: str,
+                   partition: int) -> bool:
+        """Load the store's rows from the state file; False if one did not decode (it was dead-lettered)."""
+        entries = []
+        for key, value in state.entries(store.name):
+            try:
+                entries.append(codec.decode(key, value))
+            except StoreDecodeError as exc:
+                where = f"state file {state.path}"
+                self._undecodable(exc, where, changelog, partition, -1, key, value, 0)
+                return False
+        store.load(entries)
+        return True
+
+    def _undecodable(self, exc: StoreDecodeError, where: str, topic: str, partition: int, offset: int,
+                     key: bytes | None, value: bytes | None, ts: int) -> None:
+        error = StoreDecodeError(f"{exc} [{where}]")
+        if self.errors.fail:
+            raise StateRestoreError(
+                f"cannot restore: {error}. It was not written by this application with these serdes; "
+                "processing.exception.handler=fail stops here (with continue it is dead-lettered and skipped)"
+            ) from exc
+        self.metrics["error-records"] += 1
+        self.errors.dead_letter(self.send, error, topic, partition, offset, key, value, ts, RESTORE)
 
     def close(self) -> None:
         self.consumer.close()

@@ -28,13 +28,11 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from streams import codec
 from streams.config import StreamsConfig
 from streams.partition_group import PartitionGroup
 from streams.processor import Headers
 from streams.restore import Restorer
 from streams.state_file import Change, StateFile
-from streams.store import KeyValueStore
 from streams.task import ErrorPolicy, Task
 from streams.topics import prepare_topics
 from streams.topology import Topology
@@ -125,16 +123,16 @@ class KafkaStreams:
         self.app_dir = cfg.state_dir / app
         self._lock = lock_state_dir(self.app_dir)
         self.process_id = process_id(self.app_dir)
+        self.binding = self.topology.bind(app, cfg.default_key_serde, cfg.default_value_serde)
         self.admin = AdminClient({"bootstrap.servers": cfg.bootstrap_servers})
         self.partitions = prepare_topics(self.topology, cfg, self.admin)
-        self.resolve = self.topology.resolve(app)
-        self._repartition = {self.resolve(t) for t in self.topology.repartition_topics}
+        self._repartition = {self.binding(t) for t in self.topology.repartition_topics}
         self._next_purge = time.monotonic() + PURGE_INTERVAL_S
         self.changelogs = {s: self.topology.changelog_topic(app, s) for s in self.topology.stores}
         self.error_policy = ErrorPolicy(cfg.dlq_topic, cfg.exception_handler)
         producer_conf: dict[str, Any] = {
             "bootstrap.servers": cfg.bootstrap_servers,
-            "partitioner": "murmur2_random",
+            "partitioner": "murmur2_random",  # Java's default: co-partitioning relies on it
             "linger.ms": 5,
             "enable.idempotence": True,
             "queue.buffering.max.messages": 1_000_000,
@@ -154,12 +152,11 @@ class KafkaStreams:
             "isolation.level": "read_committed" if cfg.exactly_once else "read_uncommitted",
             "error_cb": self._on_error,
         }
-        self._joined = sorted({self.resolve(t) for group in self.topology.copartition_groups for t in group})
+        self._joined = sorted({self.binding(t) for group in self.topology.copartition_groups for t in group})
         if self._joined:
             consumer_conf["enable.partition.eof"] = True  # an input known to be at its end holds nothing back
         consumer_conf.update(cfg.consumer)
         self.consumer = Consumer(consumer_conf)
-        self.restorer = Restorer(cfg.bootstrap_servers, f"{app}-restore")
         if cfg.exactly_once:
             self.producer.init_transactions(30)
             self.producer.begin_transaction()
@@ -173,7 +170,8 @@ class KafkaStreams:
                 produce(topic, value, key, timestamp=ts, headers=headers)
 
         self.send = send
-        topics = [self.resolve(t) for t in self.topology.sources]
+        self.restorer = Restorer(cfg.bootstrap_servers, f"{app}-restore", self.error_policy, send, self.metrics)
+        topics = [self.binding(t) for t in self.topology.sources]
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
         self.state = RUNNING
 
@@ -282,10 +280,15 @@ class KafkaStreams:
             else:
                 offsets[(msg.partition(), msg.topic())] = msg.offset() + 1
 
+        codecs = self.binding.codecs
         for p, task in self.tasks.items():
             per_store: dict[str, list[Change]] = {}
             for name, store in task.stores.items():
-                entries = [(codec.encode(k), codec.encode_value(v)) for k, v in store.take_changes()]
+                try:
+                    entries = codecs[name].changes(store)
+                except Exception as exc:
+                    raise RuntimeError(f"store {name!r} of task {p} cannot be written with its serdes: {exc}; "
+                                       "give it serdes that fit (Materialized.with_(key_serde, value_serde))") from exc
                 if entries:
                     per_store[name] = entries
                     topic = self.changelogs[name]
@@ -348,14 +351,15 @@ class KafkaStreams:
     def _open_task(self, partition: int) -> Task:
         state = self._files[partition] = StateFile(self.app_dir / str(partition) / "state.db")
         self._checkpoints[partition] = state.checkpoints()
-        stores = {name: KeyValueStore(name) for name in self.topology.stores}
+        codecs = self.binding.codecs
+        stores = {name: codec.new_store() for name, codec in codecs.items()}
         started = time.monotonic()
-        replayed = self.restorer.restore(state, stores.values(), self.changelogs, partition)
+        replayed = self.restorer.restore(state, stores, codecs, self.changelogs, partition)
         if any(replayed.values()):
             self._checkpoints[partition] = state.checkpoints()
             log.info("task %d restored %s in %.2fs", partition, replayed, time.monotonic() - started)
         self.metrics["restored-records"] += sum(replayed.values())
-        return Task(self.topology, partition, self.resolve, self.send, _wall_ms, stores, self.error_policy)
+        return Task(self.topology, partition, self.binding, self.send, _wall_ms, stores, self.error_policy)
 
     def _close_tasks(self, partitions: set[int]) -> None:
         for p in partitions:

@@ -54,7 +54,7 @@ class Source(Processor):
 
 
 class Sink(Processor):
-    """Serializes and sends to a topic; the producer picks the partition (``murmur2_random``)."""
+    """Serializes and sends to a topic; the producer picks the partition (murmur2 of the key bytes)."""
 
     def __init__(self, topic: str, key_serializer: Serializer | None, value_serializer: Serializer | None) -> None:
         super().__init__()

@@ -2,7 +2,8 @@
 
 A checkpoint is the changelog offset up to which the file is known to be complete; restoring
 replays the changelog from there. Replaying records the file already holds is harmless
-(changelog records are full values), so a checkpoint may lag but never lead.
+(changelog records are full values), so a checkpoint may lag but never lead. Rows hold the
+changelog records' bytes (``streams.codec``); nothing here decodes them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ Change = tuple[bytes, "bytes | None"]
 class StateFile:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -29,6 +31,14 @@ class StateFile:
 
     def checkpoints(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT store, next_offset FROM checkpoints").fetchall())
+
+    def clear(self, store: str) -> None:
+        """Forget a store's rows and checkpoint (it will be restored from the whole changelog)."""
+        db = self.db
+        db.execute("BEGIN")
+        db.execute("DELETE FROM kv WHERE store = ?", (store,))
+        db.execute("DELETE FROM checkpoints WHERE store = ?", (store,))
+        db.execute("COMMIT")
 
     def write(self, changes: dict[str, list[Change]], checkpoints: dict[str, int]) -> None:
         """Apply every store's changes and advance checkpoints in one SQLite transaction."""

@@ -58,3 +58,44 @@ class KeyValueStore:
                 data.pop(key, None)
             else:
                 data[key] = value
+
+    def clear(self) -> None:
+        """Forget every entry without marking anything dirty (before a full restore)."""
+        self.data.clear()
+        self.dirty.clear()
+
+
+class SessionStore(KeyValueStore):
+    """Also remembers what each changed key held at the last ``take_replaced``.
+
+    A session's end is part of its changelog key, so a session whose end moved needs a tombstone
+    under the old key (``streams.codec.SessionCodec``).
+    """
+
+    __slots__ = ("replaced",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.replaced: dict[Any, Any] = {}
+
+    def put(self, key: Any, value: Any) -> None:
+        if key not in self.dirty:
+            self.replaced[key] = self.data.get(key)
+        self.data[key] = value
+        self.dirty.add(key)
+
+    def delete(self, key: Any) -> None:
+        if key in self.data:
+            if key not in self.dirty:
+                self.replaced[key] = self.data[key]
+            del self.data[key]
+            self.dirty.add(key)
+
+    def take_replaced(self) -> dict[Any, Any]:
+        """Values before the changes ``take_changes`` is about to return (``None``: no entry)."""
+        replaced, self.replaced = self.replaced, {}
+        return replaced
+
+    def clear(self) -> None:
+        super().clear()
+        self.replaced.clear()

@@ -8,13 +8,14 @@ from typing import Any
 from streams.processor import Headers, Send, TaskContext
 from streams.source_sink import DeserializationError
 from streams.store import KeyValueStore
-from streams.topology import Resolve, Topology
+from streams.topology import Binding, Topology
 
 CONTINUE, FAIL = "continue", "fail"
 
 
 class ErrorPolicy:
-    """Where a record goes when it cannot be deserialized or its processing raises.
+    """Where a record goes when it cannot be deserialized, its processing raises, or (restoring) a
+    changelog record or state-file row does not decode.
 
     ``continue`` (default) writes the original bytes to the dead-letter topic with headers naming
     the error and goes on; ``fail`` re-raises and stops the application.
@@ -26,9 +27,19 @@ class ErrorPolicy:
         self.dlq_topic = dlq_topic
         self.fail = handler == FAIL
 
+    def dead_letter(
+        self, send: Send, exc: BaseException, topic: str, partition: int, offset: int, key: bytes | None,
+        value: bytes | None, ts: int, stage: str | None = None,
+    ) -> None:
+        """Send the original bytes to the dead-letter topic (if there is one) with headers naming the error."""
+        if self.dlq_topic is not None:
+            send(self.dlq_topic, key, value, ts, error_headers(exc, topic, partition, offset, stage))
 
-def error_headers(exc: BaseException, topic: str, partition: int, offset: int) -> Headers:
-    stage = "deserialization" if isinstance(exc, DeserializationError) else "processing"
+
+def error_headers(exc: BaseException, topic: str, partition: int, offset: int, stage: str | None = None) -> Headers:
+    """KIP-1034's headers; ``stage`` is ``deserialization``/``processing`` unless given (``restore``)."""
+    if stage is None:
+        stage = "deserialization" if isinstance(exc, DeserializationError) else "processing"
     cause = exc.__cause__ if isinstance(exc, DeserializationError) and exc.__cause__ else exc
     headers: Headers = [
         ("__streams.errors.stage", stage.encode()),
@@ -48,7 +59,7 @@ class Task:
         self,
         topology: Topology,
         partition: int,
-        resolve: Resolve,
+        binding: Binding,
         send: Send,
         wall_clock: Callable[[], int],
         stores: dict[str, KeyValueStore],
@@ -60,7 +71,7 @@ class Task:
         self.errors = errors
         self.ctx = TaskContext(partition, send, wall_clock)
         self.ctx.stores = stores
-        self.sources, processors = topology.instantiate(self.ctx, resolve)
+        self.sources, processors = topology.instantiate(self.ctx, binding)
         self.punctuators = [p for p in processors if p.punctuates]
         self.processed = 0
 
@@ -82,9 +93,7 @@ class Task:
         if self.errors.fail:
             raise exc
         self.ctx.metrics["error-records"] += 1
-        if self.errors.dlq_topic is not None:
-            headers = error_headers(exc, topic, self.partition, offset)
-            self.send(self.errors.dlq_topic, key, value, ts, headers)
+        self.errors.dead_letter(self.send, exc, topic, self.partition, offset, key, value, ts)
 
     def punctuate(self, wall_ms: int) -> None:
         for processor in self.punctuators:

@@ -21,11 +21,15 @@ def partition_counts(admin: AdminClient, topics: list[str], timeout: float = 10.
 def prepare_topics(topology: Topology, config: StreamsConfig, admin: AdminClient) -> dict[str, int]:
     """Partition counts of every topic the application reads or writes internally, after
     creating missing repartition (``<app>-<name>``), changelog (``<app>-<store>-changelog``,
-    compacted) and dead-letter topics. Raises ``TopologyError`` on missing sources or join inputs
-    with different partition counts.
+    compacted) and dead-letter topics. Raises ``TopologyError`` on missing sources, and on join
+    inputs with different partition counts (or an existing repartition topic of another size).
+
+    As in Kafka Streams, a repartition topic feeding a join gets the partition count of the join's
+    other inputs unless ``Repartitioned.with_number_of_partitions`` fixed one; any other takes its
+    upstream's.
     """
     app = config.application_id
-    resolve = topology.resolve(app)
+    binding = topology.bind(app, config.default_key_serde, config.default_value_serde)
     external = [t for t in topology.sources if t not in topology.repartition_topics]
     counts = partition_counts(admin, external)
     deadline = time.monotonic() + SOURCE_WAIT_S
@@ -35,23 +39,41 @@ def prepare_topics(topology: Topology, config: StreamsConfig, admin: AdminClient
     missing = [t for t in external if t not in counts]
     if missing:
         raise TopologyError(f"source topics do not exist: {missing}")
-    for ref, wanted in topology.repartition_topics.items():
-        upstream = [counts[t] for t in topology.upstream_sources.get(ref, ()) if t in counts]
-        counts[ref] = wanted or max(upstream or [1])
+    counts.update({ref: n for ref, n in topology.repartition_topics.items() if n is not None})
+
+    def upstream(ref: str) -> int:
+        return max([counts[t] for t in topology.upstream_sources.get(ref, ()) if t in counts] or [1])
+
     for group in topology.copartition_groups:
-        sizes = {t: counts[t] for t in group}
+        known = [counts[t] for t in group if t in counts] or [upstream(t) for t in group]
+        for ref in group:
+            counts.setdefault(ref, max(known))
+    for ref in topology.repartition_topics:
+        counts.setdefault(ref, upstream(ref))
+    for group in topology.copartition_groups:
+        sizes = {binding(t): counts[t] for t in sorted(group)}
         if len(set(sizes.values())) > 1:
-            raise TopologyError(f"join inputs are not co-partitioned (partition counts differ): {sizes}")
+            raise TopologyError(
+                f"join inputs are not co-partitioned (partition counts differ): {sizes}; one key would be on "
+                "different partitions. Give the inputs the same number of partitions (for a repartition topic: "
+                "Repartitioned.with_number_of_partitions)"
+            )
     tasks = max(counts.values())
     wanted_topics: dict[str, tuple[int, dict[str, str]]] = {}
     for ref in topology.repartition_topics:
         # Kept regardless of record timestamps; the application purges what it has committed.
-        wanted_topics[resolve(ref)] = (counts[ref], {"retention.ms": "-1"})
+        wanted_topics[binding(ref)] = (counts[ref], {"retention.ms": "-1"})
     for store in topology.stores:
         wanted_topics[topology.changelog_topic(app, store)] = (tasks, {"cleanup.policy": "compact"})
     if config.dlq_topic:
         wanted_topics[config.dlq_topic] = (1, {})
     existing = partition_counts(admin, list(wanted_topics))
+    for ref in topology.repartition_topics:
+        name = binding(ref)
+        if name in existing and existing[name] != counts[ref]:
+            raise TopologyError(f"repartition topic {name!r} exists with {existing[name]} partitions, but this "
+                                f"topology needs {counts[ref]}; delete it (its records were consumed) or keep the "
+                                "partition counts")
     create = [
         NewTopic(name, num_partitions=n, replication_factor=config.replication_factor, config=topic_config)
         for name, (n, topic_config) in wanted_topics.items()
@@ -64,7 +86,7 @@ def prepare_topics(topology: Topology, config: StreamsConfig, admin: AdminClient
             except KafkaException as exc:
                 if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                     raise
-    result = {resolve(t): n for t, n in counts.items()}
+    result = {binding(t): n for t, n in counts.items()}
     result.update({name: n for name, (n, _) in wanted_topics.items()})
     result.update(existing)
     return result

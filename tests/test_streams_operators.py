@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka.serialization import IntegerDeserializer, IntegerSerializer, StringDeserializer, StringSerializer
 
-from streams import StreamsBuilder, TopologyError, TopologyTestDriver
+from streams import Grouped, Repartitioned, StreamsBuilder, TopologyError, TopologyTestDriver
 
 S, D = StringSerializer(), StringDeserializer()
 
@@ -109,7 +109,7 @@ def test_null_keys_and_values_are_skipped_by_aggregations_and_counted():
 
 def test_group_by_repartitions_through_internal_topic():
     def build(b, s):
-        s.group_by(lambda k, v: v[0], name="by-initial").count(name="c").to_stream().to("out", S, IntegerSerializer())
+        s.group_by(lambda k, v: v[0], Grouped.as_("by-initial")).count(name="c").to_stream().to("out", S, IntegerSerializer())
 
     driver, _ = run(build, [("1", "apple", 1), ("2", "avocado", 2), ("3", "banana", 3)], [])
     assert driver.create_output_topic("out", D, IntegerDeserializer()).read_key_values() == [
@@ -129,7 +129,7 @@ def test_key_change_then_group_by_key_repartitions_but_map_values_does_not():
 
 def test_explicit_repartition_with_key_selector_and_serde():
     def build(b, s):
-        s.repartition(lambda k, v: v, name="by-value", key_serde=(S, D), value_serde=(S, D)).to("out", S, S)
+        s.repartition(lambda k, v: v, Repartitioned.as_("by-value").with_key_serde((S, D)).with_value_serde((S, D))).to("out", S, S)
 
     driver, out = run(build, [("a", "x", 1)], ["out"])
     assert kv(out["out"]) == [("x", "x")]

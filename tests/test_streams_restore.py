@@ -1,15 +1,14 @@
 """Processors rebuild their in-memory indexes from restored stores and carry on exactly.
 
-A restore hands a new task stores decoded from SQLite/changelog bytes; here the stores are sent
-through the same codec and a fresh task continues where the old one stopped.
+A restore hands a new task stores decoded from SQLite/changelog bytes; here every entry is sent
+through its store's codec and a fresh task continues where the old one stopped.
 """
 
 from __future__ import annotations
 
 from confluent_kafka.serialization import StringDeserializer, StringSerializer
 
-from streams import JoinWindows, SessionWindows, StreamsBuilder, TimeWindows, TopologyTestDriver, Windowed, codec
-from streams.store import KeyValueStore
+from streams import JoinWindows, SessionWindows, StreamsBuilder, TimeWindows, TopologyTestDriver, Windowed
 from streams.task import Task
 
 S, D = StringSerializer(), StringDeserializer()
@@ -19,13 +18,15 @@ def restart(driver: TopologyTestDriver) -> None:
     """Replace the driver's task by one built from codec round-tripped copies of its stores."""
     restored = {}
     for name, store in driver.stores.items():
-        fresh = KeyValueStore(name)
-        fresh.load([(codec.decode(codec.encode(k)), codec.decode_value(codec.encode_value(v))) for k, v in store.data.items()])
+        codec = driver.binding.codecs[name]
+        fresh = codec.new_store()
+        fresh.load([codec.decode(*codec.encode(k, v)) for k, v in store.data.items()])
+        assert fresh.data == store.data
         restored[name] = fresh
     old = driver.task
     driver.stores = restored
-    driver.task = Task(driver.topology, 0, driver.topology.resolve(driver.application_id), driver._send,
-                       lambda: driver.wall_clock_ms, restored, old.errors)
+    driver.task = Task(driver.topology, 0, driver.binding, driver._send, lambda: driver.wall_clock_ms, restored,
+                       old.errors)
 
 
 def run(build, first, second):

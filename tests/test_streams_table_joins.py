@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from confluent_kafka.serialization import StringDeserializer, StringSerializer
 
-from streams import StreamsBuilder, TopologyError, TopologyTestDriver
+from streams import Grouped, StreamsBuilder, TopologyError, TopologyTestDriver
 from streams.config import StreamsConfig
 from streams.processor import TaskContext
 from streams.store import KeyValueStore
@@ -143,7 +143,7 @@ def test_unmaterialized_input_is_materialized_by_the_join():
     assert visible.store is None
     visible.left_join(orders, joiner, name="uo").to_stream().to("out", S, S)
     topology = builder.build()
-    assert topology.stores == ["users", "orders", "uo-this"]  # only the unmaterialized side gets a store
+    assert list(topology.stores) == ["users", "orders", "uo-this"]  # only the unmaterialized side gets a store
     driver = TopologyTestDriver(topology)
     u, o = driver.create_input_topic("users", S, S), driver.create_input_topic("orders", S, S)
     out = driver.create_output_topic("out", D, D)
@@ -188,7 +188,7 @@ def test_join_with_aggregated_table_uses_its_store():
     users = builder.table("users", D, D, name="users")
     users.join(counts, lambda user, n: f"{user}:{n}").to_stream().to("out", S, S)
     topology = builder.build()
-    assert topology.stores == ["counts", "users"]
+    assert list(topology.stores) == ["counts", "users"]
     driver = TopologyTestDriver(topology)
     driver.create_input_topic("users", S, S).pipe_input("u", "ann", 5)
     driver.create_input_topic("clicks", S, S).pipe_records([("u", "c", 1), ("u", "c", 7)])
@@ -220,7 +220,7 @@ def test_join_processor_drops_null_keys_itself():
 def test_both_inputs_form_one_copartition_group():
     builder = StreamsBuilder()
     left = builder.table("left", D, D)
-    right = builder.stream("events", D, D).group_by(lambda k, v: v, name="by-v").count()
+    right = builder.stream("events", D, D).group_by(lambda k, v: v, Grouped.as_("by-v")).count()
     left.outer_join(right, joiner)
     topology = builder.build()
     assert topology.copartition_groups == [{"left", "by-v-repartition"}]

@@ -17,7 +17,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import IntegerSerializer, StringDeserializer, StringSerializer
 
-from streams import JoinWindows, StreamsBuilder, TimeWindows
+from streams import JoinWindows, Repartitioned, StreamsBuilder, TimeWindows
 
 ORDER_SCHEMA = json.dumps(
     {
@@ -69,7 +69,7 @@ def build_topology(client: SchemaRegistryClient, topics: Mapping[str, str] = TOP
         lambda wk, n: f"{wk.key}@{wk.start}"
     ).to(t["windowed"], S, IntegerSerializer())
     payments = builder.stream(t["payments"], D, D)
-    by_order = valid.repartition(lambda k, v: v["order_id"], name="orders-by-id", key_serde=(S, D))
+    by_order = valid.repartition(lambda k, v: v["order_id"], Repartitioned.as_("orders-by-id"))
     by_order.join(
         payments,
         lambda order, paid: {**order, "paid": paid},
