@@ -7,16 +7,20 @@ from streams.builder import StreamsBuilder
 from streams.driver import StoreSerdeError, TestRecord, TopologyTestDriver
 from streams.emit import Suppressed
 from streams.grouped import KGroupedStream, SessionWindowedKStream, TimeWindowedKStream
-from streams.source_sink import DeserializationError
 from streams.kstream import BranchedKStream, KStream
 from streams.ktable import KTable
 from streams.options import Grouped, Materialized, Repartitioned
 from streams.restore import StateRestoreError
-from streams.serdes import Serde, Serdes
-from streams.topology import Topology, TopologyError
 from streams.runtime import KafkaStreams
-from streams.windowed_serde import SessionWindowedDeserializer, SessionWindowedSerializer
-from streams.windowed_serde import TimeWindowedDeserializer, TimeWindowedSerializer
+from streams.serdes import Serde, Serdes
+from streams.source_sink import DeserializationError
+from streams.topology import Topology, TopologyError
+from streams.windowed_serde import (
+    SessionWindowedDeserializer,
+    SessionWindowedSerializer,
+    TimeWindowedDeserializer,
+    TimeWindowedSerializer,
+)
 from streams.windows import JoinWindows, SessionWindows, TimeWindows, Windowed
 
 __all__ = [
@@ -26,8 +30,8 @@ __all__ = [
     "JoinWindows",
     "KGroupedStream",
     "KStream",
-    "KafkaStreams",
     "KTable",
+    "KafkaStreams",
     "Materialized",
     "Repartitioned",
     "Serde",

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from streams.codec import KEY_VALUE
 from streams.options import Materialized
-from streams.source_sink import Source, TimestampExtractor
 from streams.processor import Processor
 from streams.serdes import Deserializer, Serde, Serdes
+from streams.source_sink import Source, TimestampExtractor
 from streams.table import TableSource
 from streams.topology import Binding, NodeSpec, StoreSpec, Topology, TopologyError
 

@@ -162,7 +162,7 @@ class JoinCodec(StoreCodec):
             return _JOIN_META + STREAM_TIME_KEY, None if value is None else _LONG.pack(value)
         if value is None:
             return _JOIN_DATA + self.key_bytes(key), None
-        parts = []
+        parts: list[bytes] = []
         for ts, data, matched in value:
             raw = self.value_bytes(data)
             parts += (_JOIN_RECORD.pack(ts, matched, len(raw)), raw)

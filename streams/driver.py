@@ -24,7 +24,6 @@ from streams.store import KeyValueStore
 from streams.task import CONTINUE, ErrorPolicy, Task
 from streams.topology import Topology
 
-
 _ABSENT = object()
 
 

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from streams import stateless
-from streams.source_sink import Sink
 from streams.codec import JOIN
 from streams.options import Grouped, Repartitioned
 from streams.serdes import Serde, Serializer
+from streams.source_sink import Sink
 from streams.stream_join import LEFT, RIGHT, JoinSide, ValueJoiner
 from streams.table import StreamTableJoin
 from streams.topology import Binding, TopologyError

@@ -10,11 +10,10 @@ application's ``default.key.serde`` / ``default.value.serde``. A serde is a ``Se
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Union
 
 from streams.serdes import Deserializer, Serde, Serializer, as_serde
 
-SerdeLike = Union[Serde, tuple[Serializer, Deserializer], str]
+SerdeLike = Serde | tuple[Serializer, Deserializer] | str
 
 
 def _serde(serde: SerdeLike | None) -> Serde | None:

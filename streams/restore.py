@@ -82,14 +82,15 @@ class Restorer:
                             pending.discard(msg.topic())
                             continue
                         raise KafkaException(err)
-                    name = by_topic[str(msg.topic())]
+                    topic = str(msg.topic())
+                    name = by_topic[topic]
                     key, value, offset = msg.key() or b"", msg.value(), int(msg.offset() or 0)
                     next_offsets[name] = offset + 1
                     try:
                         decoded[name].append(codecs[name].decode(key, value))
                     except StoreDecodeError as exc:
-                        where = f"changelog {msg.topic()!r} partition {partition} offset {offset}"
-                        self._undecodable(exc, where, msg.topic(), partition, offset, key, value, msg.timestamp()[1])
+                        where = f"changelog {topic!r} partition {partition} offset {offset}"
+                        self._undecodable(exc, where, topic, partition, offset, key, value, msg.timestamp()[1])
                         continue
                     replayed[name].append((key, value))
             self.consumer.unassign()

@@ -142,61 +142,62 @@ class BytesDeserializer:
         return data
 
 
+_BUILT_IN: dict[str, Serde] = {
+    "string": Serde(StringSerializer(), StringDeserializer()),
+    "json": Serde(JSONSerializer(), JSONDeserializer()),
+    "long": Serde(LongSerializer(), LongDeserializer()),
+    "integer": Serde(IntegerSerializer(), IntegerDeserializer()),
+    "double": Serde(DoubleSerializer(), DoubleDeserializer()),
+    "bytes": Serde(BytesSerializer(), BytesDeserializer()),
+}
+
+
 class Serdes:
     """The built-in serdes (Kafka Streams' ``Serdes``), by the names the config keys accept."""
-
-    _BUILT_IN: dict[str, Serde] = {
-        "string": Serde(StringSerializer(), StringDeserializer()),
-        "json": Serde(JSONSerializer(), JSONDeserializer()),
-        "long": Serde(LongSerializer(), LongDeserializer()),
-        "integer": Serde(IntegerSerializer(), IntegerDeserializer()),
-        "double": Serde(DoubleSerializer(), DoubleDeserializer()),
-        "bytes": Serde(BytesSerializer(), BytesDeserializer()),
-    }
 
     @staticmethod
     def string() -> Serde:
         """UTF-8 text (the default key serde)."""
-        return Serdes._BUILT_IN["string"]
+        return _BUILT_IN["string"]
 
     @staticmethod
     def json() -> Serde:
         """UTF-8 JSON, object keys sorted (the default value serde)."""
-        return Serdes._BUILT_IN["json"]
+        return _BUILT_IN["json"]
 
     @staticmethod
     def long() -> Serde:
         """8-byte big-endian signed integers (Java's ``Long``; counts are stored with it)."""
-        return Serdes._BUILT_IN["long"]
+        return _BUILT_IN["long"]
 
     @staticmethod
     def integer() -> Serde:
         """4-byte big-endian signed integers (Java's ``Integer``, confluent-kafka's ``IntegerSerializer``)."""
-        return Serdes._BUILT_IN["integer"]
+        return _BUILT_IN["integer"]
 
     @staticmethod
     def double() -> Serde:
-        return Serdes._BUILT_IN["double"]
+        return _BUILT_IN["double"]
 
     @staticmethod
     def bytes() -> Serde:
         """The bytes as they are."""
-        return Serdes._BUILT_IN["bytes"]
+        return _BUILT_IN["bytes"]
 
     @staticmethod
     def named(name: str) -> Serde:
         """A built-in serde by name: ``string``, ``json``, ``long``, ``integer``, ``double``, ``bytes``."""
         try:
-            return Serdes._BUILT_IN[name]
+            return _BUILT_IN[name]
         except KeyError:
-            raise ValueError(f"unknown serde {name!r}; built-in serdes are {sorted(Serdes._BUILT_IN)}") from None
+            raise ValueError(f"unknown serde {name!r}; built-in serdes are {sorted(_BUILT_IN)}") from None
 
     @staticmethod
     def name_of(deserializer: Deserializer | None) -> str | None:
         """The built-in name of a serde reading like ``deserializer``, if there is one."""
         if deserializer is None:
             return None
-        for name, serde in Serdes._BUILT_IN.items():
+        for name, serde in _BUILT_IN.items():
             if same_encoding(serde.deserializer, deserializer):
                 return name
         return None
@@ -205,7 +206,7 @@ class Serdes:
     def reading(deserializer: Deserializer | None) -> Serde | None:
         """The built-in serde reading like ``deserializer`` (``StringDeserializer()`` is ``string``), if any."""
         name = Serdes.name_of(deserializer)
-        return None if name is None else Serdes._BUILT_IN[name]
+        return None if name is None else _BUILT_IN[name]
 
 
 def as_serde(serde: Serde | tuple[Serializer, Deserializer] | str) -> Serde:

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from streams.codec import CODECS, KEY_VALUE, StoreCodec
+from streams.processor import Processor, TaskContext
 from streams.serdes import Deserializer, Serde, Serdes, describe, same_encoding
 from streams.source_sink import Source
-from streams.processor import Processor, TaskContext
 
 
 class TopologyError(Exception):
@@ -94,10 +94,11 @@ class Topology:
             lines = [f"  {binding(t)!r}: keys read with {describe(d)}" for t, d in readers.items()]
             hint = "read every input's keys with the same deserializer object"
             if external and internal:
-                wanted = describe(readers[external[0]])
-                hint = (f"give the repartition topic the key serde of {external[0]!r}: "
-                        f"Repartitioned.with_(key_serde=...) / Grouped.with_(key_serde=...) whose deserializer is "
-                        f"{wanted}, or set default.key.serde to it")
+                reader = readers[external[0]]
+                serde = describe(reader) if Serdes.name_of(reader) else f"Serde(<serializer>, {describe(reader)})"
+                hint = (f"write the repartition topic with the key serde of {external[0]!r}: "
+                        f".repartition(Repartitioned.with_(key_serde={serde})) before the join "
+                        f"(group_by: Grouped.with_(key_serde={serde})), or make it default.key.serde")
             raise TopologyError(
                 "join inputs would place one key on different partitions (their keys are written differently):\n"
                 + "\n".join(lines) + f"\n{hint}"

@@ -34,8 +34,8 @@ S, D = StringSerializer(), StringDeserializer()
 LONG = struct.Struct(">q")
 
 
-def codec(kind, value_serde=Serdes.json()):
-    return kind("s", "app-s-changelog", Serdes.string(), value_serde)
+def codec(kind, value_serde=None):
+    return kind("s", "app-s-changelog", Serdes.string(), value_serde or Serdes.json())
 
 
 def test_key_value_layout_is_timestamp_then_value_bytes():
