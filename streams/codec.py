@@ -11,12 +11,14 @@ equal bytes, so compaction and tombstones find them; nothing read back can run c
 * ``session``: key = key bytes + end (8) + start (8), Java's ``SessionKeySchema``; value =
   timestamp (8) + aggregate bytes. A session whose end moves gets a tombstone under its old key.
 * ``join`` (ours): key = ``0x01`` + key bytes; value = for each buffered record, timestamp (8),
-  matched (1), length (4) and the value bytes.
+  unmatched (1), length (4) and the value bytes.
+* ``suppress`` (ours): key = key bytes + window start (8) + end (8); value = timestamp (8) +
+  ``0x01`` + value bytes, or timestamp + ``0x00`` for a buffered tombstone.
 
 All integers are signed big-endian. Bookkeeping entries sit beside the data under keys no data
-entry can have: stream time under ``stream-time`` (shorter than a window or session suffix; in
-join stores tagged ``0x00``), a key's own stream time (``stream_time="key"``) under the window
-layout with start ``-1``; their value is the time (8 bytes).
+entry can have: stream time under ``stream-time`` (shorter than a window, session or suppress
+suffix; in join stores tagged ``0x00``), a key's own stream time (``stream_time="key"``) under the
+window or suppress layout with start ``-1``; their value is the time (8 bytes).
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ from streams.clock import STREAM_TIME
 from streams.serdes import KEY, VALUE, Serde
 from streams.store import KeyValueStore, SessionStore
 from streams.window_aggregate import KEY_TIME
+from streams.windows import Windowed
 
-KEY_VALUE, WINDOW, SESSION, JOIN = "key-value", "window", "session", "join"
-LAYOUTS = (KEY_VALUE, WINDOW, SESSION, JOIN)
+KEY_VALUE, WINDOW, SESSION, JOIN, SUPPRESS = "key-value", "window", "session", "join", "suppress"
 
 Change = tuple[bytes, "bytes | None"]
 
@@ -187,7 +189,43 @@ class JoinCodec(StoreCodec):
         return self.key_of(rest), records
 
 
-CODECS: dict[str, type[StoreCodec]] = {KEY_VALUE: StoreCodec, WINDOW: WindowCodec, SESSION: SessionCodec, JOIN: JoinCodec}
+class SuppressCodec(StoreCodec):
+    """Store keys are ``Windowed`` keys, values ``(value or None, timestamp)``."""
+
+    layout = SUPPRESS
+
+    def encode(self, key: Any, value: Any) -> Change:
+        if key == STREAM_TIME:
+            return STREAM_TIME_KEY, None if value is None else _LONG.pack(value)
+        if not isinstance(key, Windowed):  # (KEY_TIME, key): the key's own stream time
+            return self.key_bytes(key[1]) + _SESSION_SUFFIX.pack(-1, -1), None if value is None else _LONG.pack(value)
+        raw_key = self.key_bytes(key.key) + _SESSION_SUFFIX.pack(key.start, key.end)
+        if value is None:
+            return raw_key, None
+        data, ts = value
+        return raw_key, _LONG.pack(ts) + (b"\x00" if data is None else b"\x01" + self.value_bytes(data))
+
+    def _decode(self, key: bytes, value: bytes | None) -> tuple[Any, Any]:
+        if len(key) < _SESSION_SUFFIX.size:
+            return _meta(key, value)
+        start, end = _SESSION_SUFFIX.unpack(key[-_SESSION_SUFFIX.size :])
+        inner = self.key_of(key[: -_SESSION_SUFFIX.size])
+        if start == end == -1:
+            return (KEY_TIME, inner), None if value is None else _long(value)
+        if not 0 <= start <= end:
+            raise ValueError(f"window [{start}, {end}] is not a window")
+        if value is None:
+            return Windowed(inner, start, end), None
+        flag = value[8:9]
+        if flag not in (b"\x00", b"\x01"):
+            raise ValueError(f"unknown suppress value flag {flag!r}")
+        data = self.value_of(value[9:]) if flag == b"\x01" else None
+        return Windowed(inner, start, end), (data, _long(value[:8]))
+
+
+CODECS: dict[str, type[StoreCodec]] = {
+    KEY_VALUE: StoreCodec, WINDOW: WindowCodec, SESSION: SessionCodec, JOIN: JoinCodec, SUPPRESS: SuppressCodec,
+}
 
 
 def _meta(key: bytes, value: bytes | None) -> tuple[Any, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from streams import stateless
+from streams.codec import SUPPRESS
 from streams.emit import Suppressed
 from streams.stream_join import LEFT, RIGHT, ValueJoiner
 from streams.suppress import Suppress
@@ -64,7 +65,9 @@ class KTable:
         if self.window_close_ms is None:
             raise TopologyError("suppress(until_window_closes) applies to windowed aggregations only")
         builder = self.builder
-        store = builder.store_name(name, "suppress")
+        upstream = builder.topology.stores.get(self.store) if self.store is not None else None
+        key_serde, value_serde = (upstream.key_serde, upstream.value_serde) if upstream else (None, None)
+        store = builder.store_name(name, "suppress", SUPPRESS, key_serde=key_serde, value_serde=value_serde)
         duration, idle, per_key = self.window_close_ms, suppressed.idle_close_ms, self.per_key_time
         node = builder.add_node("suppress", lambda r: Suppress(store, duration, idle, per_key), [self.node], (store,))
         table = KTable(builder, node, self.sources, None)
