@@ -24,12 +24,11 @@ history only runs the engines for pairs it has not seen.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bounded import BoundedCache
 from .formats.base import Incompatibility, ParsedSchema
 
 OLD_SCHEMA_LIMIT = 10 * 1024  # Java characters (UTF-16 code units)
@@ -39,7 +38,7 @@ RESERVED_FIELD_REMOVED = (
     "The new schema has reserved field %s removed from its metadata which is present in the old schema's metadata."
 )
 FIELD_CONFLICTS_WITH_RESERVED_FIELD = "The new schema has field that conflicts with the reserved field %s."
-PAIR_CACHE_SIZE = 16384
+PAIR_CACHE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,7 @@ class CompatibilityResult:
 
 # -- the engines, memoised by content ------------------------------------------
 
-_pair_cache: OrderedDict[tuple[str, str, str], tuple[Incompatibility, ...]] = OrderedDict()
-_pair_lock = threading.Lock()
+_pair_cache: BoundedCache[tuple[Incompatibility, ...]] = BoundedCache(PAIR_CACHE_BYTES)
 _FINGERPRINT_ATTR = "_schemahub_compat_fingerprint"
 
 
@@ -107,29 +105,22 @@ def fingerprint(schema: ParsedSchema, text: str | None = None) -> str:
 def pair_incompatibilities(reader: ParsedSchema, writer: ParsedSchema, policy: str = "STRICT") -> list[Incompatibility]:
     """``reader.incompatibilities(writer, policy)``, cached by content (bounded LRU)."""
     key = (fingerprint(reader), fingerprint(writer), policy)
-    with _pair_lock:
-        cached = _pair_cache.get(key)
-        if cached is not None:
-            _pair_cache.move_to_end(key)
-            return list(cached)
+    cached = _pair_cache.get(key)
+    if cached is not None:
+        return list(cached)
     found = tuple(reader.incompatibilities(writer, policy))
-    with _pair_lock:
-        _pair_cache[key] = found
-        _pair_cache.move_to_end(key)
-        while len(_pair_cache) > PAIR_CACHE_SIZE:
-            _pair_cache.popitem(last=False)
+    size = sum(len(i.error_type) + len(i.location) + len(i.template) + 100 for i in found) + 140
+    _pair_cache.put(key, found, size)
     return list(found)
 
 
 def clear_cache() -> None:
     """Forget every cached engine verdict (tests and benchmarks)."""
-    with _pair_lock:
-        _pair_cache.clear()
+    _pair_cache.clear()
 
 
 def cache_size() -> int:
-    with _pair_lock:
-        return len(_pair_cache)
+    return len(_pair_cache)
 
 
 # -- message assembly -----------------------------------------------------------

@@ -45,6 +45,16 @@ class Forbidden(RegistryError):
     status, code = 403, 40301
 
 
+class TooManyAttempts(RegistryError):
+    """Credentials refused without checking: too many recent failures (Confluent Cloud's 429, 42901)."""
+
+    status, code = 429, 42901
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(max(1, round(retry_after)))}
+
+
 class NotAcceptable(RegistryError):
     """No type in ``Accept`` that the registry produces (rest-utils: code = status)."""
 

@@ -7,11 +7,11 @@ cached by content so that hot paths never re-parse.
 
 from __future__ import annotations
 
-import threading
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 
+from .access.caller import ANYONE, Caller, may_use_reference
+from .bounded import BoundedCache
 from .errors import InvalidSchema
 from .formats import SCHEMA_TYPES, Dependency, InvalidSchemaError, ParsedSchema, Reference, get_format
 from .state import RegistryState
@@ -19,7 +19,11 @@ from .stores.records import SchemaRecord
 from .subjects import context_of, resolve_reference_subject
 
 MAX_REFERENCE_DEPTH = 64
-CACHE_SIZE = 4096
+# Parsed schemas kept, in estimated bytes (text length times the format's memory_per_char):
+# stored versions (what writers registered: the hot path of checks and renderings) and,
+# separately, schemas that requests send (any reader can send new ones).
+STORED_CACHE_BYTES = 256 * 1024 * 1024
+REQUEST_CACHE_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,16 +38,21 @@ class SchemaInput:
 class SchemaParser:
     def __init__(self, state: RegistryState) -> None:
         self.state = state
-        self._cache: OrderedDict[tuple, ParsedSchema] = OrderedDict()
-        self._lock = threading.Lock()
+        self._stored: BoundedCache[ParsedSchema] = BoundedCache(
+            STORED_CACHE_BYTES, max_item_bytes=STORED_CACHE_BYTES // 4
+        )
+        self._requested: BoundedCache[ParsedSchema] = BoundedCache(REQUEST_CACHE_BYTES)
         self._depths: weakref.WeakKeyDictionary[SchemaRecord, int] = weakref.WeakKeyDictionary()
 
-    def resolve_references(self, references: tuple[Reference, ...], context: str) -> tuple[Reference, ...]:
-        """The references with ``-1`` replaced by the latest version; missing ones are 42201."""
+    def resolve_references(
+        self, references: tuple[Reference, ...], context: str, caller: Caller = ANYONE
+    ) -> tuple[Reference, ...]:
+        """The references with ``-1`` replaced by the latest version; missing ones are 42201,
+        and so are those ``caller`` may not read (the same answer: no existence oracle)."""
         resolved = []
         for ref in references:
             subject = resolve_reference_subject(ref.subject, context)
-            subj = self.state.subjects.get(subject)
+            subj = self.state.subjects.get(subject) if may_use_reference(caller, self.state, ref, context) else None
             version = ref.version
             if version == -1:
                 latest = subj.latest_live() if subj else None
@@ -85,12 +94,11 @@ class SchemaParser:
             raise InvalidSchema(f"Invalid schema type {item.schema_type}")
         if depth > MAX_REFERENCE_DEPTH:
             raise InvalidSchema(f"Invalid schema: references nested deeper than {MAX_REFERENCE_DEPTH}")
-        key = (item.schema_type, item.schema, item.references, context, strict)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return cached
+        key = (item.schema_type, item.schema, item.references, context)
+        cache = self._requested if strict else self._stored
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
         dependencies = [self._dependency(ref, context, depth) for ref in item.references]
         try:
             parsed = get_format(item.schema_type).parse(item.schema, dependencies, strict=strict)
@@ -98,10 +106,7 @@ class SchemaParser:
             raise InvalidSchema(str(exc) or "Invalid schema") from exc
         except RecursionError as exc:
             raise InvalidSchema("Invalid schema: nested too deeply") from exc
-        with self._lock:
-            self._cache[key] = parsed
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+        cache.put(key, parsed, len(item.schema) * (1 + parsed.memory_per_char))
         return parsed
 
     def _dependency(self, ref: Reference, context: str, depth: int) -> Dependency:

@@ -15,12 +15,14 @@ from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from . import config as cfg
+from .access.caller import ANYONE, Caller, readable_names, references_readable, visible
 from .compatibility import CompatibilityResult, PreviousVersion, check
 from .contracts import check_metadata, check_rule_set, validate_rule_set
 from .dek_registry import DekRegistry
 from .errors import (
     BadRequest,
     ContextNotEmpty,
+    Forbidden,
     IncompatibleSchema,
     InvalidSchema,
     InvalidVersion,
@@ -154,13 +156,14 @@ class Registry:
             raise OperationNotPermitted(f"Subject {name} is in read-only mode")
 
     def _prepare(
-        self, subject: str, request: RegisterRequest, normalize: bool | None
+        self, subject: str, request: RegisterRequest, normalize: bool | None, caller: Caller = ANYONE
     ) -> tuple[ParsedSchema, SchemaInput, bool]:
-        """Parse the request's schema; answer the parsed schema, the stored form and normalize."""
+        """Parse the request's schema; answer the parsed schema, the stored form and normalize.
+        A reference ``caller`` may not read is answered as a missing one."""
         if request.schema is None or request.schema.strip() == "":
             raise InvalidSchema("Empty schema")
         context = context_of(parse_subject(subject).qualified)
-        references = self.parser.resolve_references(request.references, context)
+        references = self.parser.resolve_references(request.references, context, caller)
         item = SchemaInput(request.schema_type, request.schema, references)
         parsed = self.parser.parse(item, context, strict=True)
         config = self.config_for(subject)
@@ -286,7 +289,13 @@ class Registry:
     # -- subjects and versions --------------------------------------------
 
     def register(
-        self, subject: str, request: RegisterRequest, *, normalize: bool | None = None, force: bool = False
+        self,
+        subject: str,
+        request: RegisterRequest,
+        *,
+        normalize: bool | None = None,
+        force: bool = False,
+        caller: Caller = ANYONE,
     ) -> SchemaRecord:
         qs = validate_subject(subject)
         qualified = qs.qualified
@@ -299,7 +308,7 @@ class Registry:
             request = replace(
                 request, schema=latest.schema, schema_type=latest.schema_type, references=latest.references
             )
-        parsed, stored, use_normalize = self._prepare(subject, request, normalize)
+        parsed, stored, use_normalize = self._prepare(subject, request, normalize, caller)
         existing = self._matching_version(subj, stored, request, deleted=False, normalize=use_normalize)
         if existing is not None and request.id in (None, existing.id) and request.version in (None, existing.version):
             return existing
@@ -390,10 +399,16 @@ class Registry:
                     yield Reference(ref.name, resolve_reference_subject(ref.subject, ctx), ref.version)
 
     def lookup(
-        self, subject: str, request: RegisterRequest, *, normalize: bool | None = None, deleted: bool = False
+        self,
+        subject: str,
+        request: RegisterRequest,
+        *,
+        normalize: bool | None = None,
+        deleted: bool = False,
+        caller: Caller = ANYONE,
     ) -> SchemaRecord:
         subj = self._subject(subject, deleted=deleted)
-        _, stored, use_normalize = self._prepare(subject, request, normalize)
+        _, stored, use_normalize = self._prepare(subject, request, normalize, caller)
         found = self._matching_version(subj, stored, request, deleted=deleted, normalize=use_normalize)
         if found is None:
             raise SchemaNotFound("Schema not found")
@@ -412,7 +427,9 @@ class Registry:
             return [-r.version if r.deleted else r.version for r in subj.all()]
         return [r.version for r in (subj.all() if deleted else subj.live())]
 
-    def list_subjects(self, *, prefix: str | None = None, deleted: bool = False, deleted_only: bool = False) -> list[str]:
+    def list_subjects(
+        self, *, prefix: str | None = None, deleted: bool = False, deleted_only: bool = False, caller: Caller = ANYONE
+    ) -> list[str]:
         prefix = WILDCARD if prefix is None else prefix
         names = []
         for name, subj in sorted(self.state.subjects.items(), key=lambda item: _subject_order(item[0])):
@@ -425,11 +442,14 @@ class Registry:
             if not _matches_prefix(name, prefix):
                 continue
             names.append(name)
-        return names
+        return readable_names(caller, names)
 
-    def referenced_by(self, subject: str, version: str | int, *, deleted: bool = False) -> list[int]:
+    def referenced_by(
+        self, subject: str, version: str | int, *, deleted: bool = False, caller: Caller = ANYONE
+    ) -> list[int]:
         record = self._version(subject, version, deleted=True)
-        ids = {r.id for r in self.state.referrers(record.subject, record.version) if deleted or not r.deleted}
+        referrers = visible(caller, self.state.referrers(record.subject, record.version))
+        ids = {r.id for r in referrers if deleted or not r.deleted}
         return sorted(ids)
 
     def latest_with_metadata(self, subject: str, properties: dict[str, str], *, deleted: bool = False) -> SchemaRecord:
@@ -502,69 +522,88 @@ class Registry:
             return DEFAULT_CONTEXT
         return parse_subject(subject).context
 
-    def schema_by_id(self, schema_id: int, *, subject: str | None = None) -> SchemaRecord:
+    def _visible_users(self, context: str, schema_id: int, caller: Caller) -> list[SchemaRecord]:
+        """The versions using ``schema_id`` in ``context`` that ``caller`` may read, by subject and version."""
+        users = self.state.id_users.get((context, schema_id)) or {}
+        return visible(caller, [r for _, r in sorted(users.items())])
+
+    def schema_by_id(self, schema_id: int, *, subject: str | None = None, caller: Caller = ANYONE) -> SchemaRecord:
+        """The version answering ``GET /schemas/ids/{id}``: looked up in the hint's context, then
+        the default one; the hint subject's own version when it uses the id; only versions
+        ``caller`` may read count, so a forbidden id is a missing one."""
         context = self._context_for_hint(subject)
-        record = self.state.schema_by_id(context, schema_id)
-        if record is None and context != DEFAULT_CONTEXT:
-            record = self.state.schema_by_id(DEFAULT_CONTEXT, schema_id)
-        if record is None:
+        users = self._visible_users(context, schema_id, caller)
+        if not users and context != DEFAULT_CONTEXT:
+            users = self._visible_users(DEFAULT_CONTEXT, schema_id, caller)
+        if not users:
             raise SchemaNotFound(f"Schema {schema_id} not found")
         if subject:
             qualified = parse_subject(subject).qualified
-            users = self.state.id_users.get((context_of(record.subject), schema_id), {})
-            same = [r for (s, _), r in sorted(users.items()) if s == qualified]
+            same = [r for r in users if r.subject == qualified]
             if same:
                 live = [r for r in same if not r.deleted]
                 return (live or same)[-1]
-        return record
+        return next((r for r in users if not r.deleted), users[0])
 
-    def _id_users(self, schema_id: int, subject: str | None, deleted: bool) -> list[SchemaRecord]:
-        context = self._context_for_hint(subject)
-        users = self.state.id_users.get((context, schema_id))
+    def _id_users(self, schema_id: int, subject: str | None, deleted: bool, caller: Caller) -> list[SchemaRecord]:
+        users = self._visible_users(self._context_for_hint(subject), schema_id, caller)
         if not users:
             raise SchemaNotFound("Schema not found")
-        return [r for (_, _), r in sorted(users.items()) if deleted or not r.deleted]
+        return [r for r in users if deleted or not r.deleted]
 
-    def subjects_for_id(self, schema_id: int, *, subject: str | None = None, deleted: bool = False) -> list[str]:
+    def subjects_for_id(
+        self, schema_id: int, *, subject: str | None = None, deleted: bool = False, caller: Caller = ANYONE
+    ) -> list[str]:
         seen: list[str] = []
-        for record in self._id_users(schema_id, subject, deleted):
+        for record in self._id_users(schema_id, subject, deleted, caller):
             if record.subject not in seen:
                 seen.append(record.subject)
         return seen
 
     def versions_for_id(
-        self, schema_id: int, *, subject: str | None = None, deleted: bool = False
+        self, schema_id: int, *, subject: str | None = None, deleted: bool = False, caller: Caller = ANYONE
     ) -> list[SchemaRecord]:
-        return self._id_users(schema_id, subject, deleted)
+        return self._id_users(schema_id, subject, deleted, caller)
 
-    def schema_by_guid(self, guid: str) -> SchemaRecord:
+    def ids_for_guid(self, guid: str, *, caller: Caller = ANYONE) -> list[tuple[int, str]]:
+        """The ids (and contexts) carrying ``guid`` through a version ``caller`` may read."""
         ids = self.state.guids.get(guid.lower())
-        if not ids:
+        found = [(schema_id, context) for context, schema_id in sorted(ids or ())
+                 if self._visible_users(context, schema_id, caller)]
+        if not found:
             raise SchemaNotFound("Schema not found")
-        context, schema_id = sorted(ids)[0]
-        record = self.state.schema_by_id(context, schema_id)
-        if record is None:
-            raise SchemaNotFound("Schema not found")
-        return record
+        return found
 
-    def ids_for_guid(self, guid: str) -> list[tuple[int, str]]:
-        ids = self.state.guids.get(guid.lower())
-        if not ids:
-            raise SchemaNotFound("Schema not found")
-        return [(schema_id, context) for context, schema_id in sorted(ids)]
+    def schema_by_guid(self, guid: str, *, caller: Caller = ANYONE) -> SchemaRecord:
+        schema_id, context = self.ids_for_guid(guid, caller=caller)[0]
+        users = self._visible_users(context, schema_id, caller)
+        return next((r for r in users if not r.deleted), users[0])
 
     def list_schemas(
-        self, *, prefix: str = "", deleted: bool = False, latest_only: bool = False
+        self, *, prefix: str = "", deleted: bool = False, latest_only: bool = False, caller: Caller = ANYONE
     ) -> list[SchemaRecord]:
         found = []
         for name, subj in sorted(self.state.subjects.items(), key=lambda item: _subject_order(item[0])):
-            if not _matches_prefix(name, prefix or ""):
+            if not _matches_prefix(name, prefix or "") or not caller.may_read(name):
                 continue
             records = subj.all() if deleted else subj.live()
             if latest_only:
                 records = records[-1:]
             found.extend(records)
         return found
+
+    # -- rendering ----------------------------------------------------------
+
+    def schema_text(self, record: SchemaRecord, fmt: str | None, *, caller: Caller = ANYONE) -> str:
+        """The stored text, or the schema rendered in ``format=`` when asked. ``resolved``
+        inlines referenced schemas: 403 unless ``caller`` may read all of them."""
+        if not fmt:
+            return record.schema
+        fmt = fmt.strip().lower()
+        if fmt == "resolved" and not references_readable(caller, self.state, record):
+            raise Forbidden(f"User {caller.user} is not permitted to read a schema that version "
+                            f"{record.version} of the subject references")
+        return self.parser.parse_record(record).formatted(fmt)
 
     # -- compatibility -----------------------------------------------------
 
@@ -577,6 +616,7 @@ class Registry:
         normalize: bool | None = None,
         verbose: bool = False,
         level: str | None = None,
+        caller: Caller = ANYONE,
     ) -> CompatibilityResult:
         """Check ``request`` against the subject's versions (only ``version`` when given)
         under its effective level, or under ``level`` (a what-if: every level at once)."""
@@ -590,7 +630,7 @@ class Registry:
             if record is None or record.deleted:
                 raise VersionNotFound(number)
         try:
-            parsed, _, _ = self._prepare(subject, request, normalize)
+            parsed, _, _ = self._prepare(subject, request, normalize, caller)
         except InvalidSchema as exc:
             if verbose:
                 return CompatibilityResult(False, [exc.message])
@@ -706,8 +746,13 @@ class Registry:
 
     # -- contexts ----------------------------------------------------------
 
-    def contexts(self) -> list[str]:
-        others = sorted(c for c in self.state.contexts if c != DEFAULT_CONTEXT)
+    def contexts(self, *, caller: Caller = ANYONE) -> list[str]:
+        """The default context and the others; for a restricted caller, only those holding
+        a subject it may read."""
+        others = sorted(c for c in list(self.state.contexts) if c != DEFAULT_CONTEXT)
+        if caller.restricted:
+            readable = {context_of(s) for s in readable_names(caller, list(self.state.subjects))}
+            others = [c for c in others if c in readable]
         return [DEFAULT_CONTEXT, *others]
 
     def delete_context(self, context: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 
+from .bounded import BoundedCache, strings_size
 from .stores.records import (
     ClearSubjectRecord,
     ConfigRecord,
@@ -26,7 +27,8 @@ from .stores.records import (
 )
 from .subjects import DEFAULT_CONTEXT, context_of, resolve_reference_subject
 
-RESPONSE_CACHE_SIZE = 10_000
+RESPONSE_CACHE_BYTES = 32 * 1024 * 1024
+RESPONSE_CACHE_ITEM_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -70,8 +72,10 @@ class RegistryState:
         # DEK Registry: KEKs by name, DEKs by (KEK name, subject, algorithm, version)
         self.keks: dict[str, KekRecord] = {}
         self.deks: dict[tuple[str, str, str, int], DekRecord] = {}
-        # pre-encoded responses, all dropped whenever a record is applied
-        self.response_cache: dict[tuple, bytes] = {}
+        # pre-encoded responses (at most RESPONSE_CACHE_BYTES), all dropped whenever a record is applied
+        self.response_cache: BoundedCache[bytes] = BoundedCache(
+            RESPONSE_CACHE_BYTES, max_item_bytes=RESPONSE_CACHE_ITEM_BYTES
+        )
         self.generation = 0
 
     def apply(self, record: Record) -> None:
@@ -157,13 +161,15 @@ class RegistryState:
         if not subject.versions:
             del self.subjects[subject_name]
 
-    def cache_response(self, key: tuple, payload: bytes, generation: int) -> None:
-        """Keep ``payload`` for ``key`` unless a record was applied since ``generation``."""
-        if generation != self.generation:
+    def cache_response(self, key: tuple | None, payload: bytes, generation: int) -> None:
+        """Keep ``payload`` for ``key`` unless a record was applied since ``generation``
+        (checked and stored under the lock :meth:`apply` holds, so a stale answer cannot
+        slip in after the clear). A None key (too large to cache) keeps nothing."""
+        if key is None:
             return
-        if len(self.response_cache) >= RESPONSE_CACHE_SIZE:
-            self.response_cache.clear()
-        self.response_cache[key] = payload
+        with self.lock:
+            if generation == self.generation:
+                self.response_cache.put(key, payload, len(payload) + strings_size(key))
 
     # -- queries -----------------------------------------------------------
 

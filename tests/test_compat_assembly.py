@@ -180,13 +180,15 @@ def test_pair_cache_is_content_keyed_and_correct() -> None:
     assert compatibility.cache_size() == 3
 
 
-def test_pair_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    compatibility.clear_cache()
-    monkeypatch.setattr(compatibility, "PAIR_CACHE_SIZE", 5)
+def test_pair_cache_is_bounded_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from registry.bounded import BoundedCache
+
+    monkeypatch.setattr(compatibility, "_pair_cache", BoundedCache(5 * 400, max_item_bytes=400))
     new = avro(rec(("a", "string")))
     for n in range(12):
         pair_incompatibilities(new, avro(rec(("a", "string"), (f"f{n}", "int"))))
-    assert compatibility.cache_size() == 5
+    assert 0 < compatibility.cache_size() <= 5
+    assert compatibility._pair_cache.nbytes <= 5 * 400
 
 
 def test_fingerprint_covers_references() -> None:

@@ -24,11 +24,13 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
+
+from ..patterns import PatternError, compile_pattern
 
 OPERATIONS = ("read", "write", "delete", "config")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -82,10 +84,11 @@ def verify_password(password: str, encoded: str) -> bool:
 
 @dataclass(frozen=True)
 class SubjectPattern:
-    """A glob (``fnmatchcase``: ``*`` also matches ``/`` and ``:``) or ``re:<regex>`` (full match)."""
+    """A glob (``fnmatchcase``: ``*`` also matches ``/`` and ``:``) or ``re:<regex>`` (full match,
+    RE2 syntax: matched in linear time against the names clients send)."""
 
     text: str
-    regex: re.Pattern | None = None
+    regex: Any = field(default=None, compare=False)
 
     @classmethod
     def parse(cls, text: str) -> SubjectPattern:
@@ -93,9 +96,9 @@ class SubjectPattern:
             raise AuthFileError(f"a subject pattern must be a non-empty string, got {text!r}")
         if text.startswith("re:"):
             try:
-                return cls(text, re.compile(text[3:]))
-            except re.error as exc:
-                raise AuthFileError(f"bad regular expression {text!r}: {exc}") from None
+                return cls(text, compile_pattern(text[3:]))
+            except PatternError as exc:
+                raise AuthFileError(f"bad regular expression {text!r} (RE2 syntax): {exc}") from None
         return cls(text)
 
     def matches(self, subject: str) -> bool:

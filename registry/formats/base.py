@@ -109,6 +109,9 @@ class ParsedSchema(ABC):
     """A schema parsed and validated, with its dependencies resolved."""
 
     schema_type: ClassVar[str]
+    # Bytes of memory a parsed schema (with what checking it builds) takes per character of
+    # its text, measured: what caches of parsed schemas count to stay within their bound.
+    memory_per_char: ClassVar[int] = 16
 
     def __init__(self, dependencies: Sequence[Dependency] = ()) -> None:
         self.dependencies: tuple[Dependency, ...] = tuple(dependencies)

@@ -13,10 +13,10 @@ can differ (:func:`_changed_properties`), read from each node's memoised
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
+from .. import patterns
 from .base import ensure_recursion_headroom
 from .json_model import (
     MISSING,
@@ -479,10 +479,8 @@ def _unevaluated_cover(node: Node) -> Node | None:
 
 
 def _search(pattern: str, text: str) -> bool:
-    try:
-        return re.search(pattern, text) is not None
-    except re.error:
-        return False
+    """A schema's pattern, run by RE2 (linear time); one RE2 cannot run covers nothing."""
+    return patterns.search(pattern, text)
 
 
 def _dependencies(d: _Differ, out: list[Diff], o: Node, u: Node) -> None:

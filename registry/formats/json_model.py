@@ -567,9 +567,18 @@ def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-@functools.lru_cache(maxsize=65536)
 def java_string_hash(text: str) -> int:
-    """Java's ``String.hashCode`` (over UTF-16 code units), as a signed 32-bit int."""
+    """Java's ``String.hashCode`` (over UTF-16 code units), as a signed 32-bit int;
+    memoised for names up to 64 characters (the cache stays under ~10 MB)."""
+    return _short_string_hash(text) if len(text) <= 64 else _string_hash(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _short_string_hash(text: str) -> int:
+    return _string_hash(text)
+
+
+def _string_hash(text: str) -> int:
     h = 0
     data = text.encode("utf-16-be")
     for i in range(0, len(data), 2):

@@ -53,6 +53,7 @@ class JsonSchema(ParsedSchema):
     """A parsed and validated JSON Schema (a JSON object or a boolean)."""
 
     schema_type: ClassVar[str] = "JSON"
+    memory_per_char: ClassVar[int] = 48  # the referencing registry and the compatibility model
 
     def __init__(self, value: Any, dependencies: Sequence[Dependency] = ()) -> None:
         super().__init__(dependencies)

@@ -4,14 +4,13 @@ normalisation, and the compatibility check of compat-rules §2."""
 from __future__ import annotations
 
 import base64
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor
 
+from ..bounded import BoundedCache
 from . import protobuf_explain
 from .base import Dependency, Explanation, Incompatibility, InvalidSchemaError, ParsedSchema, SchemaFormat, SchemaText
 from .positions import ElementPositions, proto_positions
@@ -19,13 +18,14 @@ from .protobuf_compat import Difference, Side, build_side, schema_differences
 from .protobuf_protoc import FileSet, compile_text, decode_serialized, link_serialized
 from .protobuf_render import default_json_name, render
 
-_CACHE_SIZE = 1024
+_CACHE_BYTES = 32 * 1024 * 1024  # compiled files, estimated as 6 bytes per character of source
 
 
 class ProtobufSchema(ParsedSchema):
     """A compiled ``.proto`` file with its imports resolved."""
 
     schema_type: ClassVar[str] = "PROTOBUF"
+    memory_per_char: ClassVar[int] = 8
 
     def __init__(self, files: FileSet, dependencies: Sequence[Dependency] = (), normalized: bool = False) -> None:
         super().__init__(dependencies)
@@ -166,26 +166,21 @@ def _dependency_files(dependencies: Sequence[Dependency]) -> dict[str, descripto
     return out
 
 
-_cache: OrderedDict[tuple, FileSet] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache: BoundedCache[FileSet] = BoundedCache(_CACHE_BYTES)
 
 
 def _compile(text: str, dependencies: Sequence[Dependency]) -> FileSet:
-    """Compile text or a serialized descriptor, with a bounded cache."""
+    """Compile text or a serialized descriptor, with a cache bounded in (estimated) bytes."""
     key = (text, tuple((d.name, d.schema.canonical_string()) for d in dependencies))
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
     deps = _dependency_files(dependencies)
     fdp = decode_serialized(text)
     files = link_serialized(fdp, deps) if fdp is not None else compile_text(text, deps)
     main = next(reversed(files))
     _strip_default_json_names(files[main])
-    with _cache_lock:
-        _cache[key] = files
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    _cache.put(key, files, 6 * (len(text) + sum(len(body) for _, body in key[1])))
     return files
 
 

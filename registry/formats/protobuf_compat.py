@@ -186,7 +186,12 @@ def java_union_order(original: Sequence[str], update: Sequence[str]) -> list[str
     """The iteration order of ``new HashSet<>(origMap.keySet())`` plus ``addAll(updateMap.keySet())``."""
     if not original and not update:
         return []
+    if len(original) + len(update) > UNION_MEMO_NAMES:
+        return list(_union_order.__wrapped__(tuple(original), tuple(update)))
     return list(_union_order(tuple(original), tuple(update)))
+
+
+UNION_MEMO_NAMES = 256  # scopes up to this many names are memoised: 4096 of them stay within a few MB
 
 
 @lru_cache(maxsize=4096)

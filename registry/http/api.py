@@ -3,30 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..access.caller import Caller
 from ..contracts import check_metadata, check_rule_set
 from ..errors import BadRequest
 from ..formats import Reference
 from ..service import RegisterRequest, Registry
 from ..stores.records import SchemaRecord
+from . import params
+from .auth import caller
 from .encode import dumps
 from .limits import check_schema_size
 from .media import read_object, response_media_type
+from .workers import Workers
+
+T = TypeVar("T")
 
 
 class Api:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, workers: Workers | None = None) -> None:
         self.registry = registry
-        # Access control's list hook (registry.http.auth.Guard.filter); None: no filtering.
-        self.list_filter: Callable[[Request, list, Callable[[Any], str]], list] | None = None
+        self.workers = workers or Workers()
 
-    def readable(self, request: Request, items: list, subject_of: Callable[[Any], str] = str) -> list:
-        """The items whose subject (``subject_of(item)``) the caller may read."""
-        return items if self.list_filter is None else self.list_filter(request, items, subject_of)
+    def caller(self, request: Request) -> Caller:
+        return caller(request)
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """CPU work (parsing, rendering, checking) off the event loop, in the bounded pool."""
+        return await self.workers.run(fn, *args, **kwargs)
 
     def json(self, request: Request, body: Any, status_code: int = 200) -> Response:
         media = response_media_type(request.headers.get("accept"))
@@ -36,12 +44,13 @@ class Api:
         media = response_media_type(request.headers.get("accept"))
         return Response(payload, media_type=media)
 
-    def schema_text(self, record: SchemaRecord, fmt: str | None) -> str:
-        """The stored text, or the schema rendered in ``format=`` when asked."""
+    async def schema_text(self, request: Request, record: SchemaRecord, fmt: str | None = None) -> str:
+        """The stored text, or the schema rendered in the request's ``format=`` (or ``fmt``),
+        rendered off the loop: it may parse (Protobuf compiles after a restart)."""
+        fmt = params.text(request, "format") or fmt
         if not fmt:
             return record.schema
-        parsed = self.registry.parser.parse_record(record)
-        return parsed.formatted(fmt.lower())
+        return await self.run(self.registry.schema_text, record, fmt, caller=self.caller(request))
 
     async def register_request(self, request: Request) -> RegisterRequest:
         return parse_register_request(await read_object(request))

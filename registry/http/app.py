@@ -11,10 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from .. import deadline
 from ..errors import RegistryError
 from ..service import Registry
 from . import compatibility, config, dek_registry, ops, root, schemas, subjects
 from .api import Api
+from .auth import Guard
 from .encode import dumps
 from .forwarding import Forwarding
 from .limits import with_timeout
@@ -51,12 +53,8 @@ class RegistryApp:
         self.router = build_router(self.api)
         self.metrics = metrics_for(registry)
         self.request_timeout = request_timeout
-        self.guard = None
-        if auth is not None:  # a registry.access.users.AuthConfig: access control on every route
-            from .auth import Guard
-
-            self.guard = Guard(auth, registry)
-            self.api.list_filter = self.guard.filter
+        # a registry.access.users.AuthConfig: access control on every route
+        self.guard = Guard(auth) if auth is not None else None
         self.forwarding = Forwarding(registry.store)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,8 +73,9 @@ class RegistryApp:
                 else:
                     response = error_response(404, 404, "HTTP 404 Not Found")
             else:
-                work = self.forwarding.dispatch(route, request, path_params)
-                response = await with_timeout(work, self.request_timeout)
+                with deadline.started(self.request_timeout):
+                    work = self.forwarding.dispatch(route, request, path_params)
+                    response = await with_timeout(work, self.request_timeout)
         except RegistryError as exc:
             response = error_response(exc.status, exc.code, exc.message, exc.headers)
         except Exception:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,24 +24,26 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("POST", "/compatibility/subjects/{subject}/versions")
     async def against_all(request: Request, p: dict[str, str]) -> Response:
         verbose = params.flag(request, "verbose")
-        result = await run_in_threadpool(
+        result = await api.run(
             registry.check_compatibility,
             p["subject"],
             await api.register_request(request),
             normalize=params.optional_flag(request, "normalize"),
             verbose=verbose,
+            caller=api.caller(request),
         )
         return api.json(request, _body(result, verbose))
 
     @router.route("POST", "/compatibility/subjects/{subject}/versions/{version}")
     async def against_version(request: Request, p: dict[str, str]) -> Response:
         verbose = params.flag(request, "verbose")
-        result = await run_in_threadpool(
+        result = await api.run(
             registry.check_compatibility,
             p["subject"],
             await api.register_request(request),
             version=p["version"],
             normalize=params.optional_flag(request, "normalize"),
             verbose=verbose,
+            caller=api.caller(request),
         )
         return api.json(request, _body(result, verbose))

@@ -6,6 +6,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..access.caller import readable_names
 from ..service import parse_version
 from . import params
 from .api import Api
@@ -53,7 +54,7 @@ def add_routes(router: Router, api: Api) -> None:
 
     @router.route("GET", PREFIX + "/{name}/deks")
     async def list_dek_subjects(request: Request, p: dict[str, str]) -> Response:
-        subjects = api.readable(request, keys.dek_subjects(p["name"], params.flag(request, "deleted")))
+        subjects = readable_names(api.caller(request), keys.dek_subjects(p["name"], params.flag(request, "deleted")))
         return api.json(request, params.paginate(request, subjects))
 
     @router.route("POST", PREFIX + "/{name}/deks")

@@ -2,7 +2,8 @@
 
 Requests by route template and status, request latency, store write latency,
 compatibility checks and failures, and schema and subject counts read from the
-state when scraped.
+state when scraped. Every label takes its values from a fixed set (methods,
+route templates, status codes, results), so the series are bounded in number.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 from ..service import Registry
 from ..subjects import context_of
 
+# Methods counted under their own name (RFC 9110's); any other is counted as "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -117,7 +120,10 @@ class Metrics:
         self.gauges: dict[str, tuple[str, Callable[[], float | None]]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count a request. Labels never hold what a client made up: the method is one
+        of :data:`METHODS` or ``other``, the route a template or ``unmatched``."""
         route = route or "unmatched"
+        method = method if method in METHODS else "other"
         self.requests.inc(method, route, str(status))
         self.latency.observe(seconds, method, route)
         if status in (401, 403):

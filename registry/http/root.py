@@ -6,7 +6,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import __version__
-from ..subjects import DEFAULT_CONTEXT, context_of
 from . import params
 from .api import Api
 from .media import read_json
@@ -42,11 +41,7 @@ def add_routes(router: Router, api: Api, *, cluster_id: str = "", group_id: str 
 
     @router.route("GET", "/contexts")
     async def contexts(request: Request, p: dict[str, str]) -> Response:
-        names = registry.contexts()
-        if api.list_filter is not None:
-            # Under access control a context is listed when the caller may read one of its subjects.
-            visible = {context_of(s) for s in api.readable(request, list(registry.state.subjects))}
-            names = [n for n in names if n == DEFAULT_CONTEXT or n in visible]
+        names = registry.contexts(caller=api.caller(request))
         prefix = params.text(request, "contextPrefix")
         if prefix:
             names = [n for n in names if n.startswith(prefix)]
@@ -54,7 +49,7 @@ def add_routes(router: Router, api: Api, *, cluster_id: str = "", group_id: str 
 
     @router.route("DELETE", "/contexts/{context}")
     async def delete_context(request: Request, p: dict[str, str]) -> Response:
-        registry.delete_context(p["context"])
+        await api.run(registry.delete_context, p["context"])
         return Response(status_code=204)
 
     @router.route("GET", "/associations/resources/{namespace}/{name}")

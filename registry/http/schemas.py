@@ -22,10 +22,6 @@ def _schema_id(text: str) -> int:
     return value
 
 
-def _subject(record) -> str:
-    return record.subject
-
-
 def add_routes(router: Router, api: Api) -> None:
     registry = api.registry
     state = registry.state
@@ -33,52 +29,56 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("GET", "/schemas/ids/{id}")
     async def by_id(request: Request, p: dict[str, str]) -> Response:
         schema_id = _schema_id(p["id"])
+        who = api.caller(request)
         if not request.scope["query_string"]:
-            key = ("id", schema_id)
+            key = ("id", who.cache_key, schema_id)
             cached = state.response_cache.get(key)
             if cached is None:
                 generation = state.generation
-                record = registry.schema_by_id(schema_id)
+                record = registry.schema_by_id(schema_id, caller=who)
                 cached = dumps(schema_string(record, record.schema))
                 state.cache_response(key, cached, generation)
             return api.raw(request, cached)
         subject = params.text(request, "subject")
-        record = registry.schema_by_id(schema_id, subject=subject)
+        record = registry.schema_by_id(schema_id, subject=subject, caller=who)
         max_id = None
         if params.flag(request, "fetchMaxId"):
             max_id = state.max_ids.get(DEFAULT_CONTEXT, 0)
-        text = api.schema_text(record, params.text(request, "format"))
+        text = await api.schema_text(request, record)
         return api.json(request, schema_string(record, text, with_subject=subject is not None, max_id=max_id))
 
     @router.route("GET", "/schemas/ids/{id}/schema")
     async def by_id_raw(request: Request, p: dict[str, str]) -> Response:
-        record = registry.schema_by_id(_schema_id(p["id"]), subject=params.text(request, "subject"))
-        return api.raw(request, api.schema_text(record, params.text(request, "format")).encode("utf-8"))
+        record = registry.schema_by_id(
+            _schema_id(p["id"]), subject=params.text(request, "subject"), caller=api.caller(request)
+        )
+        return api.raw(request, (await api.schema_text(request, record)).encode("utf-8"))
 
     @router.route("GET", "/schemas/ids/{id}/subjects")
     async def subjects_for_id(request: Request, p: dict[str, str]) -> Response:
         subjects = registry.subjects_for_id(
-            _schema_id(p["id"]), subject=params.text(request, "subject"), deleted=params.flag(request, "deleted")
+            _schema_id(p["id"]), subject=params.text(request, "subject"), deleted=params.flag(request, "deleted"),
+            caller=api.caller(request),
         )
-        return api.json(request, params.paginate(request, api.readable(request, subjects)))
+        return api.json(request, params.paginate(request, subjects))
 
     @router.route("GET", "/schemas/ids/{id}/versions")
     async def versions_for_id(request: Request, p: dict[str, str]) -> Response:
         records = registry.versions_for_id(
-            _schema_id(p["id"]), subject=params.text(request, "subject"), deleted=params.flag(request, "deleted")
+            _schema_id(p["id"]), subject=params.text(request, "subject"), deleted=params.flag(request, "deleted"),
+            caller=api.caller(request),
         )
-        body = [{"subject": r.subject, "version": r.version} for r in api.readable(request, records, _subject)]
+        body = [{"subject": r.subject, "version": r.version} for r in records]
         return api.json(request, params.paginate(request, body))
 
     @router.route("GET", "/schemas/guids/{guid}")
     async def by_guid(request: Request, p: dict[str, str]) -> Response:
-        record = registry.schema_by_guid(p["guid"])
-        text = api.schema_text(record, params.text(request, "format"))
-        return api.json(request, schema_string(record, text))
+        record = registry.schema_by_guid(p["guid"], caller=api.caller(request))
+        return api.json(request, schema_string(record, await api.schema_text(request, record)))
 
     @router.route("GET", "/schemas/guids/{guid}/ids")
     async def ids_for_guid(request: Request, p: dict[str, str]) -> Response:
-        ids = registry.ids_for_guid(p["guid"])
+        ids = registry.ids_for_guid(p["guid"], caller=api.caller(request))
         return api.json(request, [{"id": i, "context": c} for i, c in ids])
 
     @router.route("GET", "/schemas/types")
@@ -91,8 +91,7 @@ def add_routes(router: Router, api: Api) -> None:
             prefix=params.text(request, "subjectPrefix") or "",
             deleted=params.flag(request, "deleted"),
             latest_only=params.flag(request, "latestOnly"),
+            caller=api.caller(request),
         )
-        records = api.readable(request, records, _subject)
-        fmt = params.text(request, "format")
-        body = [schema_object(r, api.schema_text(r, fmt)) for r in params.paginate(request, records)]
+        body = [schema_object(r, await api.schema_text(request, r)) for r in params.paginate(request, records)]
         return api.json(request, body)

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from ..service import RegisterRequest
 from . import params
 from .api import Api, parse_register_request
+from .cache import response_key
 from .encode import dumps, registered, schema_object
 from .media import decode_object, read_body
 from .routing import Router
@@ -38,8 +39,9 @@ def add_routes(router: Router, api: Api) -> None:
             prefix=params.text(request, "subjectPrefix"),
             deleted=params.flag(request, "deleted"),
             deleted_only=params.flag(request, "deletedOnly", "deleted_only"),
+            caller=api.caller(request),
         )
-        return api.json(request, params.paginate(request, api.readable(request, names)))
+        return api.json(request, params.paginate(request, names))
 
     @router.route("GET", "/subjects/{subject}/versions")
     async def list_versions(request: Request, p: dict[str, str]) -> Response:
@@ -54,45 +56,49 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("POST", "/subjects/{subject}/versions")
     async def register(request: Request, p: dict[str, str]) -> Response:
         body = await api.register_request(request)
-        record = await run_in_threadpool(
+        record = await api.run(
             registry.register,
             p["subject"],
             body,
             normalize=params.optional_flag(request, "normalize"),
             force=params.flag(request, "force"),
+            caller=api.caller(request),
         )
-        fmt = params.text(request, "format") or _echo_format(body)
-        return api.json(request, registered(record, api.schema_text(record, fmt)))
+        text = await api.schema_text(request, record, _echo_format(body))
+        return api.json(request, registered(record, text))
 
     @router.route("POST", "/subjects/{subject}")
     async def lookup(request: Request, p: dict[str, str]) -> Response:
-        raw = await read_body(request)
-        key = ("lookup", p["subject"], request.scope["query_string"], raw)
+        body = parse_register_request(decode_object(await read_body(request)))
+        who = api.caller(request)
+        # Keyed on what the answer depends on (never on bytes the body may carry besides).
+        key = response_key("lookup", who, request, p["subject"], body)
         cached = state.response_cache.get(key)
         if cached is not None:
             return api.raw(request, cached)
         generation = state.generation
-        record = await run_in_threadpool(
+        record = await api.run(
             registry.lookup,
             p["subject"],
-            parse_register_request(decode_object(raw)),
+            body,
             normalize=params.optional_flag(request, "normalize"),
             deleted=params.flag(request, "deleted"),
+            caller=who,
         )
-        text = api.schema_text(record, params.text(request, "format"))
+        text = await api.schema_text(request, record)
         payload = dumps(schema_object(record, text, subject=p["subject"]))
         state.cache_response(key, payload, generation)
         return api.raw(request, payload)
 
     @router.route("GET", "/subjects/{subject}/versions/{version}")
     async def get_version(request: Request, p: dict[str, str]) -> Response:
-        key = ("version", p["subject"], p["version"], request.scope["query_string"])
+        key = response_key("version", api.caller(request), request, p["subject"], p["version"])
         cached = state.response_cache.get(key)
         if cached is not None:
             return api.raw(request, cached)
         generation = state.generation
         record = registry.get_version(p["subject"], p["version"], deleted=params.flag(request, "deleted"))
-        text = api.schema_text(record, params.text(request, "format"))
+        text = await api.schema_text(request, record)
         payload = dumps(schema_object(record, text, subject=p["subject"]))
         state.cache_response(key, payload, generation)
         return api.raw(request, payload)
@@ -100,11 +106,13 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("GET", "/subjects/{subject}/versions/{version}/schema")
     async def get_version_schema(request: Request, p: dict[str, str]) -> Response:
         record = registry.get_version(p["subject"], p["version"], deleted=params.flag(request, "deleted"))
-        return api.raw(request, api.schema_text(record, params.text(request, "format")).encode("utf-8"))
+        return api.raw(request, (await api.schema_text(request, record)).encode("utf-8"))
 
     @router.route("GET", "/subjects/{subject}/versions/{version}/referencedby")
     async def referenced_by(request: Request, p: dict[str, str]) -> Response:
-        ids = registry.referenced_by(p["subject"], p["version"], deleted=params.flag(request, "deleted"))
+        ids = registry.referenced_by(
+            p["subject"], p["version"], deleted=params.flag(request, "deleted"), caller=api.caller(request)
+        )
         return api.json(request, params.paginate(request, ids))
 
     @router.route("DELETE", "/subjects/{subject}/versions/{version}")
@@ -128,5 +136,5 @@ def add_routes(router: Router, api: Api) -> None:
         record = registry.latest_with_metadata(
             p["subject"], dict(zip(keys, values, strict=False)), deleted=params.flag(request, "deleted")
         )
-        text = api.schema_text(record, params.text(request, "format"))
+        text = await api.schema_text(request, record)
         return api.json(request, schema_object(record, text, subject=p["subject"]))
