@@ -218,7 +218,8 @@ def parse_auth_config(data: object) -> AuthConfig:
     return AuthConfig(users, rules, realm)
 
 
-def _read_data(path: Path) -> object:
+def read_auth_data(path: Path) -> object:
+    """The users file's data as read (TOML by suffix; JSON by suffix or a leading ``{``)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -236,7 +237,7 @@ def _read_data(path: Path) -> object:
 def load_auth_file(path: str | os.PathLike) -> AuthConfig:
     path = Path(path)
     try:
-        return parse_auth_config(_read_data(path))
+        return parse_auth_config(read_auth_data(path))
     except AuthFileError as exc:
         if str(exc).startswith("cannot"):
             raise

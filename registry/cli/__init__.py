@@ -1,24 +1,84 @@
-"""The ``schemahub`` command line: each subcommand lives in its own module."""
+"""The ``schemahub`` command line: each subcommand lives in its own module.
+
+Every command reports a failure as one line on standard error
+(``schemahub COMMAND: error: …``) and a non-zero exit, never a traceback:
+commands raise :class:`CommandError`, and the store, users-file and file-system
+errors they let through are caught here.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 # Modules that each define ``add_parser(commands)`` and set ``func`` on their parser.
 COMMAND_MODULES = ("registry.cli.serve", "registry.gate.cli", "registry.cli.users", "registry.cli.dump")
 
 
+class CommandError(Exception):
+    """A command cannot do what it was asked: its one-line reason and exit code."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that states each option's default (the environment's value when it sets one)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" in text
+            or not action.option_strings
+            or default in (None, False, [], argparse.SUPPRESS)
+            or "default:" in text
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """Every parser and subparser of ``schemahub``: the same help formatter throughout."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """A usage error in one line (argparse would print the whole usage first)."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="schemahub", description="A Confluent-compatible Schema Registry.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="schemahub", description="A Confluent-compatible Schema Registry.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    from ..access.users import AuthFileError
+    from ..errors import StoreError
 
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        return _fail(args.command, str(exc), exc.code)
+    except (StoreError, AuthFileError) as exc:
+        return _fail(args.command, str(exc), 2)
+    except OSError as exc:  # a file or socket the command was pointed at
+        return _fail(args.command, f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 2)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(command: str, message: str, code: int) -> int:
+    print(f"schemahub {command}: error: {message}", file=sys.stderr, flush=True)
+    return code

@@ -2,9 +2,12 @@
 
 A dump is JSON lines, one ``_schemas`` message per line:
 ``{"key": {...Confluent key...}, "value": {...} | null}``. Export writes the
-current state (every version, soft-deleted ones flagged, configs, modes,
-contexts); import appends those records as they are, so ids, versions,
-deletes, configs and modes are kept. Run import against a stopped registry.
+records a store replays (SQLite: its current state; Kafka: the topic's
+records), one at a time as they are read; import checks every line first
+(a bad one is reported with its line number and nothing is written), then
+appends the records in order, so ids, versions, deletes, configs and modes
+are kept. Both run in constant memory and show their progress on a terminal.
+Run import against a stopped registry.
 """
 
 from __future__ import annotations
@@ -13,32 +16,54 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import IO
 
-from ..state import RegistryState
 from ..stores.base import Store
-from ..stores.kafka_records import decode, encode
-from ..stores.records import ConfigRecord, ContextRecord, ModeRecord, Record
+from ..stores.kafka_records import KEY_TYPES, RecordFormatError, decode, encode
+from ..stores.records import Record, SchemaRecord
+from . import CommandError
+from .progress import Progress
+
+BATCH = 500
+LEADER_WAIT = 60.0  # seconds an import waits to lead the Kafka store
 
 
-def _add_store_args(parser: argparse.ArgumentParser) -> None:
+class DumpError(ValueError):
+    """A dump line that is not a record schemahub can import."""
+
+
+def _add_store_args(parser: argparse.ArgumentParser, *, db_help: str) -> None:
+    env = os.environ.get
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--db", default=os.environ.get("SCHEMAHUB_DB"), help="SQLite database file")
-    where.add_argument("--kafka", default=os.environ.get("SCHEMAHUB_KAFKA"), metavar="BOOTSTRAP")
-    parser.add_argument("--topic", default=os.environ.get("SCHEMAHUB_TOPIC", "_schemas"))
-    parser.add_argument("--group-id", default=os.environ.get("SCHEMAHUB_GROUP_ID", "schema-registry"))
+    where.add_argument("--db", default=env("SCHEMAHUB_DB"), metavar="PATH", help=f"{db_help} (SCHEMAHUB_DB)")
+    where.add_argument("--kafka", default=env("SCHEMAHUB_KAFKA"), metavar="BOOTSTRAP",
+                       help="Kafka bootstrap servers: the store is the _schemas topic (SCHEMAHUB_KAFKA)")
+    parser.add_argument("--topic", default=env("SCHEMAHUB_TOPIC", "_schemas"),
+                        help="with --kafka: the store topic (SCHEMAHUB_TOPIC)")
+    parser.add_argument("--group-id", default=env("SCHEMAHUB_GROUP_ID", "schema-registry"),
+                        help="with --kafka: the registry cluster's leader election group (SCHEMAHUB_GROUP_ID)")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    export = commands.add_parser("export", help="write a registry as JSON lines (Confluent _schemas messages)")
-    _add_store_args(export)
-    export.add_argument("--output", "-o", default="-", help="file to write (default stdout)")
+    export = commands.add_parser(
+        "export", help="write a registry as JSON lines (Confluent _schemas messages)",
+        description="Write every record of a store as JSON lines, in constant memory.",
+    )
+    _add_store_args(export, db_help="SQLite database file to read; it must exist")
+    export.add_argument("--output", "-o", default="-", metavar="PATH",
+                        help="file to write, replaced only once complete; - for standard output")
     export.set_defaults(func=run_export)
-    imp = commands.add_parser("import", help="load an export into a store, keeping ids and versions")
-    _add_store_args(imp)
-    imp.add_argument("--input", "-i", default="-", help="file to read (default stdin)")
+    imp = commands.add_parser(
+        "import", help="load an export into a store, keeping ids and versions",
+        description="Check every line of a dump, then append its records to a store, in constant memory. "
+        "Run it against a stopped registry.",
+    )
+    _add_store_args(imp, db_help="SQLite database file to write; created when absent")
+    imp.add_argument("--input", "-i", default="-", metavar="PATH", help="dump to read; - for standard input")
     imp.add_argument("--force", action="store_true", help="import even if the target already holds schemas")
     imp.set_defaults(func=run_import)
 
@@ -49,87 +74,184 @@ def _store(args: argparse.Namespace, *, writer: bool) -> Store:
 
         return KafkaStore(args.kafka, args.topic, group_id=args.group_id, leader_eligible=writer)
     if not args.db:
-        raise SystemExit("give --db PATH or --kafka BOOTSTRAP")
+        raise CommandError("give --db PATH or --kafka BOOTSTRAP (or SCHEMAHUB_DB / SCHEMAHUB_KAFKA)")
+    if not writer and not Path(args.db).is_file():
+        raise CommandError(f"{args.db}: no such database file")
     from ..stores.sqlite import SQLiteStore
 
     return SQLiteStore(args.db)
 
 
-def snapshot(state: RegistryState) -> Iterator[Record]:
-    """The records that rebuild ``state``: contexts, every version, configs, modes."""
-    for context in sorted(state.contexts):
-        if context != ".":
-            yield ContextRecord(context)
-    for name in sorted(state.subjects):
-        yield from state.subjects[name].all()
-    for key in sorted(state.configs):
-        yield ConfigRecord(key, state.configs[key])
-    for key in sorted(state.modes):
-        yield ModeRecord(key, state.modes[key])
+# -- lines ---------------------------------------------------------------------------
 
 
-def write_dump(records: Iterable[Record], out: IO[str]) -> int:
-    count = 0
-    for record in records:
-        key, value = encode(record)
-        line = {"key": json.loads(key), "value": None if value is None else json.loads(value)}
-        out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
-        count += 1
-    return count
+def dump_line(record: Record) -> str:
+    key, value = encode(record)
+    line = {"key": json.loads(key), "value": None if value is None else json.loads(value)}
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def read_dump(lines: Iterable[str]) -> Iterator[Record]:
-    for _number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+def parse_line(line: str) -> Record | None:
+    """The record a dump line holds; None for the messages a store skips (NOOP, compacted deletes)."""
+    try:
         item = json.loads(line)
-        key = json.dumps(item["key"], separators=(",", ":")).encode()
-        value = None if item.get("value") is None else json.dumps(item["value"], ensure_ascii=False).encode()
-        record = decode(key, value)
+    except ValueError as exc:
+        raise DumpError(f"not JSON ({exc})") from None
+    if not isinstance(item, dict) or not isinstance(item.get("key"), dict) or set(item) - {"key", "value"}:
+        raise DumpError('expected {"key": {...}, "value": {...} or null}')
+    value = item.get("value")
+    if value is not None and not isinstance(value, dict):
+        raise DumpError("the value must be an object or null")
+    keytype = item["key"].get("keytype")
+    if keytype not in KEY_TYPES:
+        raise DumpError(f"unknown record type {keytype!r} (schemahub keeps {', '.join(KEY_TYPES)})")
+    key = json.dumps(item["key"], separators=(",", ":")).encode()
+    body = None if value is None else json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    try:
+        return decode(key, body)
+    except RecordFormatError as exc:
+        raise DumpError(str(exc)) from None
+
+
+def read_dump(lines: Iterable[bytes]) -> Iterator[Record]:
+    """The records of a dump, in order; :class:`CommandError` naming the line of the first bad one."""
+    for number, raw in enumerate(lines, 1):
+        try:
+            line = raw.decode("utf-8")
+            record = parse_line(line) if line.strip() else None
+        except UnicodeDecodeError:
+            raise CommandError(f"line {number}: not UTF-8 text") from None
+        except DumpError as exc:
+            raise CommandError(f"line {number}: {exc}") from None
         if record is not None:
             yield record
 
 
+# -- export --------------------------------------------------------------------------
+
+
+class _Output:
+    """Standard output, or a file written beside its final name and moved there once complete."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path == "-":
+            self.stream: IO[str] = sys.stdout
+            return
+        target = Path(path)
+        if not target.parent.is_dir():
+            raise CommandError(f"{path}: no such directory {target.parent}")
+        fd, self.partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        self.stream = os.fdopen(fd, "w", encoding="utf-8")
+
+    def finish(self, ok: bool) -> None:
+        if self.path == "-":
+            self.stream.flush()
+            return
+        self.stream.close()
+        if ok:
+            os.replace(self.partial, self.path)
+        else:
+            os.unlink(self.partial)
+
+
 def run_export(args: argparse.Namespace) -> int:
-    state = RegistryState()
     store = _store(args, writer=False)
-    store.open(state.apply)
+    progress = Progress("exporting")
+    ok = False
     try:
-        out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+        out = _Output(args.output)
+
+        def write(record: Record) -> None:
+            out.stream.write(dump_line(record))
+            progress.advance()
+
         try:
-            count = write_dump(snapshot(state), out)
+            store.open(write)
+            ok = True
         finally:
-            if out is not sys.stdout:
-                out.close()
+            out.finish(ok)
     finally:
         store.close()
-    print(f"exported {count} records", file=sys.stderr)
+        progress.close()
+    print(f"exported {progress.count} records", file=sys.stderr)
     return 0
 
 
+# -- import --------------------------------------------------------------------------
+
+
+def _checked_input(path: str) -> tuple[IO[bytes], int]:
+    """The dump, every line checked, rewound for reading again, and its record count.
+
+    Standard input is kept in a temporary file on the way, since it cannot be read twice."""
+    if path == "-":
+        source: IO[bytes] = tempfile.TemporaryFile()
+        lines: Iterable[bytes] = _copied(sys.stdin.buffer, source)
+    else:
+        source = open(path, "rb")
+        lines = source
+    try:
+        count = sum(1 for _ in read_dump(lines))
+        source.seek(0)
+    except BaseException:
+        source.close()
+        raise
+    return source, count
+
+
+def _copied(lines: Iterable[bytes], into: IO[bytes]) -> Iterator[bytes]:
+    for line in lines:
+        into.write(line)
+        yield line
+
+
+def _batches(records: Iterable[Record]) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _wait_to_lead(store: Store) -> None:
+    deadline = time.monotonic() + LEADER_WAIT
+    while not store.is_leader():
+        if time.monotonic() > deadline:
+            raise CommandError("this instance did not become the leader (is a registry running on this store?)", 1)
+        time.sleep(0.05)
+
+
+class _Presence:
+    """The apply callback of an import: it only notes whether the store holds a schema
+    (keeping no records, so an import runs in constant memory)."""
+
+    def __init__(self) -> None:
+        self.schemas = False
+
+    def __call__(self, record: Record) -> None:
+        self.schemas = self.schemas or isinstance(record, SchemaRecord)
+
+
 def run_import(args: argparse.Namespace) -> int:
-    source = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
-    try:
-        records = list(read_dump(source))
-    finally:
-        if source is not sys.stdin:
-            source.close()
-    state = RegistryState()
-    store = _store(args, writer=True)
-    store.open(state.apply)
-    try:
-        if state.subjects and not args.force:
-            print("the target store already holds schemas; use --force to import anyway", file=sys.stderr)
-            return 1
-        deadline = time.monotonic() + 60
-        while not store.is_leader():
-            if time.monotonic() > deadline:
-                print("this instance did not become the leader (is a registry running on it?)", file=sys.stderr)
-                return 1
-            time.sleep(0.05)
-        for start in range(0, len(records), 500):
-            store.append(records[start : start + 500])
-    finally:
-        store.close()
-    print(f"imported {len(records)} records", file=sys.stderr)
+    source, total = _checked_input(args.input)
+    with source:
+        held = _Presence()
+        store = _store(args, writer=True)
+        progress = Progress("importing", total)
+        try:
+            store.open(held)
+            if held.schemas and not args.force:
+                raise CommandError("the target store already holds schemas; use --force to import anyway", 1)
+            _wait_to_lead(store)
+            for batch in _batches(read_dump(source)):
+                store.append(batch)
+                progress.advance(len(batch))
+        finally:
+            store.close()
+            progress.close()
+    print(f"imported {progress.count} records", file=sys.stderr)
     return 0

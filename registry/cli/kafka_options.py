@@ -33,7 +33,7 @@ def add_kafka_arguments(parser: argparse.ArgumentParser) -> None:
         help="URL other instances forward writes to (SCHEMAHUB_ADVERTISED_URL; default http://HOST:PORT)",
     )
     group.add_argument(
-        "--leader-eligibility", type=_bool, default=_bool(env("SCHEMAHUB_LEADER_ELIGIBILITY", "true")),
+        "--leader-eligibility", type=_bool, default=env("SCHEMAHUB_LEADER_ELIGIBILITY", "true"),
         metavar="true|false", help="whether this instance may become the leader (SCHEMAHUB_LEADER_ELIGIBILITY)",
     )
 

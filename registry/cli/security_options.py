@@ -21,6 +21,7 @@ from ..http.server import (
     DEFAULT_MAX_CONNECTIONS,
     ConnectionLimits,
 )
+from . import CommandError
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -69,7 +70,7 @@ class SecuritySettings:
 
 
 def security_settings(args: argparse.Namespace) -> SecuritySettings:
-    """Read the auth file, check the TLS files and apply the limits; SystemExit on a bad setting."""
+    """Read the auth file, check the TLS files and apply the limits; CommandError on a bad setting."""
     from ..http import limits
 
     settings = SecuritySettings()
@@ -77,7 +78,7 @@ def security_settings(args: argparse.Namespace) -> SecuritySettings:
         try:
             settings.auth = load_auth_file(args.auth_file)
         except AuthFileError as exc:
-            raise SystemExit(f"schemahub: --auth-file: {exc}") from None
+            raise CommandError(f"--auth-file: {exc}") from None
     timeout = getattr(args, "request_timeout", None)
     settings.request_timeout = timeout if timeout and timeout > 0 else None
     limits.configure(
@@ -88,11 +89,11 @@ def security_settings(args: argparse.Namespace) -> SecuritySettings:
     keep_alive = getattr(args, "keep_alive_timeout", DEFAULT_KEEP_ALIVE_TIMEOUT)
     max_connections = getattr(args, "max_connections", DEFAULT_MAX_CONNECTIONS)
     if header_timeout < 0 or keep_alive <= 0 or max_connections < 1:
-        raise SystemExit("schemahub: --header-timeout must be >= 0, --keep-alive-timeout > 0, --max-connections >= 1")
+        raise CommandError("--header-timeout must be >= 0, --keep-alive-timeout > 0, --max-connections >= 1")
     settings.connections = ConnectionLimits(header_timeout, keep_alive, max_connections)
     cert, key, client_ca = (getattr(args, name, None) for name in ("tls_cert", "tls_key", "tls_client_ca"))
     if (key and not cert) or (client_ca and not cert):
-        raise SystemExit("schemahub: --tls-key and --tls-client-ca need --tls-cert")
+        raise CommandError("--tls-key and --tls-client-ca need --tls-cert")
     if cert:
         tls: dict[str, Any] = {"ssl_certfile": cert, "ssl_keyfile": key}
         try:  # fail now with a clear message rather than inside uvicorn
@@ -101,7 +102,7 @@ def security_settings(args: argparse.Namespace) -> SecuritySettings:
             if client_ca:
                 context.load_verify_locations(client_ca)
         except (OSError, ssl.SSLError) as exc:
-            raise SystemExit(f"schemahub: TLS files: {exc}") from None
+            raise CommandError(f"TLS files: {exc}") from None
         if client_ca:
             tls["ssl_ca_certs"] = client_ca
             tls["ssl_cert_reqs"] = ssl.CERT_REQUIRED

@@ -9,22 +9,37 @@ from types import FrameType
 
 import uvicorn
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _log_level(text: str) -> str:
+    level = text.strip().lower()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    serve = commands.add_parser("serve", help="run the registry HTTP server")
+    serve = commands.add_parser(
+        "serve", help="run the registry HTTP server",
+        description="Serve the Confluent Schema Registry API. Each option also reads the environment variable "
+        "named in its help; the option wins.",
+    )
     serve.add_argument("--host", default=_env("SCHEMAHUB_HOST", "127.0.0.1"), help="address to bind (SCHEMAHUB_HOST)")
     serve.add_argument(
         "--port", type=int, default=_env("SCHEMAHUB_PORT", "8081"), help="port to listen on (SCHEMAHUB_PORT)"
     )
     serve.add_argument(
-        "--db", default=_env("SCHEMAHUB_DB", "./schemahub.db"), help="SQLite database file (SCHEMAHUB_DB)"
+        "--db", default=_env("SCHEMAHUB_DB", "./schemahub.db"),
+        help="SQLite database file, created when absent (SCHEMAHUB_DB)",
     )
     serve.add_argument(
-        "--log-level", default=_env("SCHEMAHUB_LOG_LEVEL", "info"), help="log level (SCHEMAHUB_LOG_LEVEL)"
+        "--log-level", type=_log_level, default=_env("SCHEMAHUB_LOG_LEVEL", "info"), metavar="LEVEL",
+        help=f"{', '.join(LOG_LEVELS)}; info logs one line per request (SCHEMAHUB_LOG_LEVEL)",
     )
     from .kafka_options import add_kafka_arguments
 

@@ -7,7 +7,8 @@ import getpass
 import sys
 from pathlib import Path
 
-from ..access.users import OPERATIONS, _read_data, hash_password, load_auth_file, parse_auth_config, write_auth_data
+from ..access.users import OPERATIONS, hash_password, load_auth_file, parse_auth_config, read_auth_data, write_auth_data
+from . import CommandError
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -16,9 +17,9 @@ def _read_password(args: argparse.Namespace) -> str:
     else:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
-            raise SystemExit("passwords differ")
+            raise CommandError("the passwords differ")
     if not password:
-        raise SystemExit("empty password")
+        raise CommandError("empty password")
     return password
 
 
@@ -31,14 +32,14 @@ def _cmd_add(args: argparse.Namespace) -> int:
     path = Path(args.file)
     data: dict = {"users": {}, "rules": []}
     if path.exists():
-        loaded = _read_data(path)
+        loaded = read_auth_data(path)
         if not isinstance(loaded, dict):
-            raise SystemExit(f"{path}: not a users file")
+            raise CommandError(f"{path}: not a users file")
         data = loaded
         data.setdefault("users", {})
         data.setdefault("rules", [])
     if ":" in args.name or not args.name:
-        raise SystemExit("a user name must be non-empty and hold no ':'")
+        raise CommandError("a user name must be non-empty and hold no ':'")
     data["users"][args.name] = {"password": hash_password(_read_password(args))}
     if args.operations or args.subjects or args.global_:
         rule: dict = {"user": args.name, "operations": args.operations or ["read"]}
@@ -67,7 +68,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     hash_cmd.set_defaults(func=_cmd_hash)
     add = sub.add_parser("add", help="add or replace a user (and optionally a rule) in a users file")
     add.add_argument("file", help="users file (.toml or .json); created if missing")
-    add.add_argument("name")
+    add.add_argument("name", help="the user's name (no ':')")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.add_argument("--operation", dest="operations", action="append", choices=[*OPERATIONS, "*"],
                      help="grant an operation (repeatable)")
@@ -75,7 +76,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--global", dest="global_", action="store_true", help="also grant on global config/mode")
     add.set_defaults(func=_cmd_add)
     check = sub.add_parser("check", help="validate a users file")
-    check.add_argument("file")
+    check.add_argument("file", help="users file (.toml or .json)")
     check.set_defaults(func=_cmd_check)
 
 

@@ -28,6 +28,8 @@ from .records import (
 )
 
 TENANT = "default"
+KEY_TYPES = ("SCHEMA", "CONFIG", "MODE", "DELETE_SUBJECT", "CLEAR_SUBJECT", "CONTEXT", "NOOP")
+"""The key types schemahub reads; others (``ASSOC``, newer ones) it does not keep."""
 NOOP_KEY = b'{"keytype":"NOOP","magic":0}'
 
 # Jackson's short escapes; every other control character becomes \u00XX (upper-case hex).

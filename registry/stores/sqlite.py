@@ -51,14 +51,14 @@ class SQLiteStore(Store):
         self._apply: Apply | None = None
         try:
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as exc:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            self._conn = conn
+            self._db = sqlite_utils.Database(conn)
+            self._create_tables()
+        except sqlite3.Error as exc:  # no such directory, not a database, read-only, locked
             raise StoreError(f"Cannot open SQLite database {self.path}: {exc}") from exc
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        self._conn = conn
-        self._db = sqlite_utils.Database(conn)
-        self._create_tables()
 
     def _create_tables(self) -> None:
         db = self._db
