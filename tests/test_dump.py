@@ -11,7 +11,7 @@ from pathlib import Path
 
 from registry.cli import main
 from registry.service import RegisterRequest, Registry
-from registry.stores.records import SchemaRecord
+from registry.stores.records import DekRecord, KekRecord, SchemaRecord
 from registry.stores.sqlite import SQLiteStore
 from tests.kafka_store_support import fresh_topic
 from tests.server import REPO
@@ -119,3 +119,25 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path: Path) -> None:
     piped = subprocess.run([sys.executable, "-m", "registry.cli", "import", "--db", str(tmp_path / "t.db"), "-i",
                             str(tmp_path / "d.jsonl")], cwd=REPO, capture_output=True, timeout=120, check=True)
     assert piped.stderr == b"imported 3000 records\n"  # no progress line into a pipe or a log
+
+
+def test_dek_registry_keys_travel_in_the_dump(tmp_path: Path, capsys) -> None:
+    source = tmp_path / "keys.db"
+    store = SQLiteStore(source)
+    store.open(lambda record: None)
+    kek = KekRecord("payments", "local-kms", "k1", {"region": "eu"}, "doc", shared=False, ts=5)
+    dek = DekRecord("payments", "s-value", "AES256_GCM", 1, "d3JhcHBlZA==", ts=6)
+    store.append([SchemaRecord("s-value", 1, 1, "AVRO", '"string"'), kek, dek])
+    store.close()
+    dump = tmp_path / "keys.jsonl"
+    assert main(["export", "--db", str(source), "-o", str(dump)]) == 0
+    assert main(["import", "--db", str(tmp_path / "back.db"), "-i", str(dump)]) == 0
+    replayed: list = []
+    back = SQLiteStore(tmp_path / "back.db")
+    back.open(replayed.append)
+    back.close()
+    assert {repr(kek), repr(dek)} <= {repr(r) for r in replayed}  # KekRecord compares by identity
+    assert '"keytype":"KEK"' in dump.read_text() and '"keytype":"DEK"' in dump.read_text()
+    # The Kafka store keeps no keys: refused before anything is written (no broker needed to say so).
+    assert main(["import", "--kafka", "127.0.0.1:9", "-i", str(dump)]) == 2
+    assert "the dump holds 2 DEK Registry key records, which only the SQLite store keeps" in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """``schemahub export`` / ``schemahub import``: move a registry between stores.
 
 A dump is JSON lines, one ``_schemas`` message per line:
-``{"key": {...Confluent key...}, "value": {...} | null}``. Export writes the
+``{"key": {...Confluent key...}, "value": {...} | null}`` (and the DEK
+Registry's keys as ``_dek_registry_keys`` messages, :mod:`registry.stores.key_records`). Export writes the
 records a store replays (SQLite: its current state; Kafka: the topic's
 records), one at a time as they are read; import checks every line first
 (a bad one is reported with its line number and nothing is written), then
@@ -22,9 +23,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from ..stores import key_records
 from ..stores.base import Store
 from ..stores.kafka_records import KEY_TYPES, RecordFormatError, decode, encode
-from ..stores.records import Record, SchemaRecord
+from ..stores.records import DekRecord, DekTombstone, KekRecord, KekTombstone, Record, SchemaRecord
 from . import CommandError
 from .progress import Progress
 
@@ -86,7 +88,10 @@ def _store(args: argparse.Namespace, *, writer: bool) -> Store:
 
 
 def dump_line(record: Record) -> str:
-    key, value = encode(record)
+    if isinstance(record, (KekRecord, KekTombstone, DekRecord, DekTombstone)):
+        key, value = key_records.encode(record)
+    else:
+        key, value = encode(record)
     line = {"key": json.loads(key), "value": None if value is None else json.loads(value)}
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
 
@@ -103,8 +108,14 @@ def parse_line(line: str) -> Record | None:
     if value is not None and not isinstance(value, dict):
         raise DumpError("the value must be an object or null")
     keytype = item["key"].get("keytype")
+    if keytype in key_records.KEY_TYPES:
+        try:
+            return key_records.decode(item["key"], value)
+        except RecordFormatError as exc:
+            raise DumpError(str(exc)) from None
     if keytype not in KEY_TYPES:
-        raise DumpError(f"unknown record type {keytype!r} (schemahub keeps {', '.join(KEY_TYPES)})")
+        known = ", ".join((*KEY_TYPES, *key_records.KEY_TYPES))
+        raise DumpError(f"unknown record type {keytype!r} (schemahub keeps {known})")
     key = json.dumps(item["key"], separators=(",", ":")).encode()
     body = None if value is None else json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
     try:
@@ -181,8 +192,9 @@ def run_export(args: argparse.Namespace) -> int:
 # -- import --------------------------------------------------------------------------
 
 
-def _checked_input(path: str) -> tuple[IO[bytes], int]:
-    """The dump, every line checked, rewound for reading again, and its record count.
+def _checked_input(path: str, *, keys_allowed: bool) -> tuple[IO[bytes], int]:
+    """The dump, every line checked, rewound for reading again, and its record count;
+    DEK Registry keys are refused unless ``keys_allowed`` (only the SQLite store keeps them).
 
     Standard input is kept in a temporary file on the way, since it cannot be read twice."""
     if path == "-":
@@ -192,7 +204,13 @@ def _checked_input(path: str) -> tuple[IO[bytes], int]:
         source = open(path, "rb")
         lines = source
     try:
-        count = sum(1 for _ in read_dump(lines))
+        count = keys = 0
+        for record in read_dump(lines):
+            count += 1
+            keys += isinstance(record, (KekRecord, KekTombstone, DekRecord, DekTombstone))
+        if keys and not keys_allowed:
+            raise CommandError(f"the dump holds {keys} DEK Registry key records, which only the SQLite store "
+                               "keeps: import it with --db")
         source.seek(0)
     except BaseException:
         source.close()
@@ -237,7 +255,7 @@ class _Presence:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    source, total = _checked_input(args.input)
+    source, total = _checked_input(args.input, keys_allowed=not args.kafka)
     with source:
         held = _Presence()
         store = _store(args, writer=True)
