@@ -192,21 +192,6 @@ def pair_messages(new: ParsedSchema, old: PreviousVersion, level: str, *, policy
     return [f.message for f in pair_findings(new, old, level, policy=policy)]
 
 
-def check_pair(
-    new: ParsedSchema,
-    old: PreviousVersion,
-    level: str,
-    *,
-    policy: str = "STRICT",
-    validate_fields: bool = False,
-) -> list[str]:
-    """Messages for ``new`` against one previous version (with the trailer); empty when compatible."""
-    messages = pair_messages(new, old, level, policy=policy)
-    if messages:
-        messages.append(trailer(level, validate_fields))
-    return messages
-
-
 # -- confluent:reserved (validateFields) ------------------------------------------
 
 

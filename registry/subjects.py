@@ -76,11 +76,6 @@ def context_of(subject: str) -> str:
     return parse_subject(subject).context
 
 
-def in_context(context: str, name: str) -> str:
-    """The qualified spelling of ``name`` inside ``context``."""
-    return QualifiedSubject(context, name).qualified
-
-
 def resolve_reference_subject(ref_subject: str, referrer_context: str) -> str:
     """A reference's subject, qualified: unprefixed names live in the referrer's context."""
     qs = parse_subject(ref_subject)

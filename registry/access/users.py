@@ -132,9 +132,6 @@ class AuthConfig:
             return False
         return verify_password(password, encoded)
 
-    def rules_for(self, user: str) -> list[Rule]:
-        return [rule for rule in self.rules if rule.applies_to(user)]
-
     def may(self, user: str, operation: str, subject: str) -> bool:
         """Whether ``user`` may do ``operation`` on the (qualified) ``subject``."""
         for rule in self.rules:

@@ -80,11 +80,6 @@ class KafkaCluster:
             raise RuntimeError("the cluster has not been started")
         return ",".join(f"{HOST}:{node.port}" for node in self.nodes)
 
-    @property
-    def pids(self) -> dict[int, int]:
-        """The process id of each running node."""
-        return {nid: proc.pid for nid, proc in self._procs.items() if proc.poll() is None}
-
     def running(self, node_id: int) -> bool:
         """Whether node ``node_id``'s JVM is alive."""
         proc = self._procs.get(node_id)

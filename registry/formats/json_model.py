@@ -39,7 +39,6 @@ OBJECT_KEYWORDS = (
 NUMBER_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
 STRING_KEYWORDS = ("minLength", "maxLength", "pattern", "format")
 CONDITIONAL_KEYWORDS = ("if", "then", "else")
-COMMON_KEYWORDS = ("title", "description", "default")
 MERGEABLE = frozenset({"array", "number", "object", "string"})
 
 
@@ -72,7 +71,6 @@ class Node:
         self.sub: Node | None = None
         self.criterion = ""
         self.subs: list[Node] = []
-        self.synthetic = False
         self.props: dict[str, Node] = {}
         self.required: list[str] = []
         self.pattern_props: list[tuple[str, Node]] = []
@@ -506,7 +504,7 @@ def _combine(parts: list[Node]) -> Node:
         return Node("empty")
     if len(parts) == 1:
         return parts[0]
-    return _leaf("combined", criterion="allOf", subs=parts, synthetic=True)
+    return _leaf("combined", criterion="allOf", subs=parts)
 
 
 def _accumulate(parts: list[Node]) -> Node:

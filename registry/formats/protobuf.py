@@ -42,10 +42,6 @@ class ProtobufSchema(ParsedSchema):
         copy.CopyFrom(self._files[self._main])
         return copy
 
-    def file_set(self) -> FileSet:
-        """Every file the schema needs, in dependency order, the schema last."""
-        return dict(self._files)
-
     def canonical_string(self) -> str:
         if self._canonical is None:
             self._canonical = render(self._files, self._main, normalize=self._normalized)

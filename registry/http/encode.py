@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
-from starlette.responses import Response
 
-from ..formats import ParsedSchema
 from ..stores.records import SchemaRecord
-
-Formatter = Callable[[SchemaRecord, str | None], str]
 
 
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
-
-
-class JSONResponse(Response):
-    def __init__(self, content: Any, *, media_type: str, status_code: int = 200) -> None:
-        super().__init__(dumps(content), status_code=status_code, media_type=media_type)
 
 
 def _put(target: dict, key: str, value: Any) -> None:
@@ -78,7 +68,3 @@ def schema_string(record: SchemaRecord, schema_text: str, *, with_subject: bool 
     if record.deleted:
         body["deleted"] = True
     return body
-
-
-def format_schema(parsed: ParsedSchema, fmt: str | None) -> str:
-    return parsed.formatted(fmt) if fmt else parsed.canonical_string()

@@ -24,7 +24,6 @@ T = TypeVar("T")
 # Elements: JSON objects and array items (Avro, JSON Schema), statements and
 # blocks (Protobuf). Real schemas stay far below; the engines are linear-ish in it.
 MAX_SCHEMA_ELEMENTS = 10_000
-DEFAULT_REQUEST_TIMEOUT = 30.0
 
 _limits = {"schema_elements": MAX_SCHEMA_ELEMENTS}
 
