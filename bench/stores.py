@@ -40,8 +40,7 @@ def schema(n: int) -> str:
 
 
 def stored(n: int) -> SchemaRecord:
-    return SchemaRecord(subject=f"subject-{n % 1000}", version=n // 1000 + 1, id=n + 1, schema_type="AVRO",
-                        schema=schema(n), ts=1)
+    return SchemaRecord.of(f"subject-{n % 1000}", n // 1000 + 1, n + 1, "AVRO", schema(n), ts=1)
 
 
 def wait_leader(store: KafkaStore, timeout: float = 60.0) -> None:

@@ -2,28 +2,31 @@
 
 References are resolved against the state (``version: -1`` becomes the
 concrete latest version), each dependency parsed once, and parsed schemas
-cached by content so that hot paths never re-parse.
+cached by content (a stored record by its text key, so a hit reads no text)
+in caches bounded in bytes.
 """
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
+from functools import cached_property
 
 from .access.caller import ANYONE, Caller, may_use_reference
 from .bounded import BoundedCache
 from .errors import InvalidSchema
 from .formats import SCHEMA_TYPES, Dependency, InvalidSchemaError, ParsedSchema, Reference, get_format
 from .state import RegistryState
-from .stores.records import SchemaRecord
+from .stores.records import SchemaRecord, content_key
 from .subjects import context_of, resolve_reference_subject
 
 MAX_REFERENCE_DEPTH = 64
 # Parsed schemas kept, in estimated bytes (text length times the format's memory_per_char):
-# stored versions (what writers registered: the hot path of checks and renderings) and,
-# separately, schemas that requests send (any reader can send new ones).
+# stored versions (what writers registered: the hot path of checks and renderings, keyed by
+# their text key so that a hit reads no text) and, separately, schemas that requests send
+# (any reader can send new ones).
 STORED_CACHE_BYTES = 256 * 1024 * 1024
 REQUEST_CACHE_BYTES = 32 * 1024 * 1024
+DEPTHS_SIZE = 100_000
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,11 @@ class SchemaInput:
     schema: str
     references: tuple[Reference, ...] = ()
 
+    @cached_property
+    def text_key(self) -> bytes:
+        """:attr:`Content.text_key` of this schema."""
+        return content_key(self.schema_type, self.schema, self.references, None, None)
+
 
 class SchemaParser:
     def __init__(self, state: RegistryState) -> None:
@@ -42,7 +50,7 @@ class SchemaParser:
             STORED_CACHE_BYTES, max_item_bytes=STORED_CACHE_BYTES // 4
         )
         self._requested: BoundedCache[ParsedSchema] = BoundedCache(REQUEST_CACHE_BYTES)
-        self._depths: weakref.WeakKeyDictionary[SchemaRecord, int] = weakref.WeakKeyDictionary()
+        self._depths: dict[tuple[str, int, bytes], int] = {}
 
     def resolve_references(
         self, references: tuple[Reference, ...], context: str, caller: Caller = ANYONE
@@ -71,7 +79,10 @@ class SchemaParser:
 
     def reference_depth(self, record: SchemaRecord, limit: int = MAX_REFERENCE_DEPTH) -> int:
         """Levels of references below a stored ``record`` (0 for none); stops counting past ``limit``."""
-        known = self._depths.get(record)
+        if not record.references:
+            return 0
+        memo = (record.subject, record.version, record.content_key)
+        known = self._depths.get(memo)
         if known is not None:
             return known
         if record.references and limit <= 0:
@@ -85,7 +96,9 @@ class SchemaParser:
                 deepest = max(deepest, 1 + self.reference_depth(target, limit - 1))
             if deepest > limit:
                 return deepest
-        self._depths[record] = deepest
+        if len(self._depths) >= DEPTHS_SIZE:
+            self._depths.clear()
+        self._depths[memo] = deepest
         return deepest
 
     def parse(self, item: SchemaInput, context: str, *, strict: bool = True, depth: int = 0) -> ParsedSchema:
@@ -95,7 +108,11 @@ class SchemaParser:
         if depth > MAX_REFERENCE_DEPTH:
             raise InvalidSchema(f"Invalid schema: references nested deeper than {MAX_REFERENCE_DEPTH}")
         key = (item.schema_type, item.schema, item.references, context)
-        cache = self._requested if strict else self._stored
+        return self._parse(key, self._requested if strict else self._stored, item, context, strict, depth)
+
+    def _parse(
+        self, key: tuple, cache: BoundedCache[ParsedSchema], item: SchemaInput, context: str, strict: bool, depth: int
+    ) -> ParsedSchema:
         cached = cache.get(key)
         if cached is not None:
             return cached
@@ -122,5 +139,12 @@ class SchemaParser:
 
     def parse_record(self, record: SchemaRecord, *, depth: int = 0) -> ParsedSchema:
         """A stored record, parsed leniently."""
+        context = context_of(record.subject)
+        key = (record.content.text_key, context)
+        cached = self._stored.get(key)
+        if cached is not None:
+            return cached
+        if depth > MAX_REFERENCE_DEPTH:
+            raise InvalidSchema(f"Invalid schema: references nested deeper than {MAX_REFERENCE_DEPTH}")
         item = SchemaInput(record.schema_type, record.schema, record.references)
-        return self.parse(item, context_of(record.subject), strict=False, depth=depth)
+        return self._parse(key, self._stored, item, context, False, depth)

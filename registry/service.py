@@ -8,6 +8,7 @@ visible in the state when ``append`` returns.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -46,6 +47,7 @@ from .stores.base import Store
 from .stores.records import (
     ClearSubjectRecord,
     ConfigRecord,
+    Content,
     ContextRecord,
     DeleteSubjectRecord,
     ModeRecord,
@@ -53,13 +55,13 @@ from .stores.records import (
     SchemaRecord,
     SchemaTombstone,
     content_key,
+    guid_bytes,
 )
 from .subjects import (
     DEFAULT_CONTEXT,
     WILDCARD,
     context_of,
     parse_subject,
-    resolve_reference_subject,
     validate_config_subject,
     validate_subject,
 )
@@ -127,10 +129,10 @@ class Registry:
         number = parse_version(version)
         subj = self._subject(subject, deleted=deleted)
         if number == -1:
-            candidates = subj.all() if deleted else subj.live()
-            if not candidates:
+            latest = next(subj.newest_first(deleted=deleted), None)
+            if latest is None:
                 raise VersionNotFound(version)
-            return candidates[-1]
+            return latest
         record = subj.versions.get(number)
         if record is None or (record.deleted and not deleted):
             raise VersionNotFound(number)
@@ -176,21 +178,31 @@ class Registry:
     def _matching_version(
         self, subj: Subject | None, stored: SchemaInput, request: RegisterRequest, *, deleted: bool, normalize: bool
     ) -> SchemaRecord | None:
+        """The newest version holding ``stored`` (and the request's metadata and rule set, when
+        given): found in the subject's index of texts; with ``normalize``, versions stored
+        before normalization are compared by their normalized form."""
         if subj is None:
             return None
-        for record in reversed(subj.all()):
-            if record.deleted and not deleted:
-                continue
-            if record.schema_type != stored.schema_type or record.references != stored.references:
-                continue
-            if request.metadata is not None and record.metadata != request.metadata:
-                continue
-            if request.rule_set is not None and record.rule_set != request.rule_set:
-                continue
-            if record.schema == stored.schema:
+
+        def wanted(record: SchemaRecord) -> bool:
+            return (
+                (deleted or not record.deleted)
+                and (request.metadata is None or record.metadata == request.metadata)
+                and (request.rule_set is None or record.rule_set == request.rule_set)
+            )
+
+        for record in subj.with_text(stored.text_key):
+            if wanted(record):
                 return record
-            if normalize and self._normalized_text(record) == stored.schema:
-                return record
+        if normalize:
+            for record in subj.newest_first(deleted=deleted):
+                if (
+                    record.schema_type == stored.schema_type
+                    and record.references == stored.references
+                    and wanted(record)
+                    and self._normalized_text(record) == stored.schema
+                ):
+                    return record
         return None
 
     def _normalized_text(self, record: SchemaRecord) -> str | None:
@@ -201,16 +213,13 @@ class Registry:
 
     def _previous_versions(
         self,
-        subj: Subject | None,
+        records: Iterable[SchemaRecord],
         group: tuple[str, object] | None,
         *,
-        records: Sequence[SchemaRecord] | None = None,
         limit: int | None = None,
     ) -> list[PreviousVersion]:
-        """Live versions newest first (or ``records``), kept when their ``compatibilityGroup``
-        property equals the new schema's, parsed; at most ``limit`` of them."""
-        if records is None:
-            records = list(reversed(subj.live())) if subj is not None else []
+        """``records`` kept when their ``compatibilityGroup`` property equals the new schema's,
+        parsed; at most ``limit`` of them (``records`` is consumed no further)."""
         previous: list[PreviousVersion] = []
         for record in records:
             if limit is not None and len(previous) >= limit:
@@ -245,21 +254,25 @@ class Registry:
         subject: str,
         parsed: ParsedSchema,
         metadata: dict | None,
-        candidates: Sequence[SchemaRecord],
+        candidates: Iterable[SchemaRecord],
         level: str | None = None,
     ) -> CompatibilityResult:
         """Confluent's ``isCompatibleWithPrevious``: ``candidates`` are the versions to
-        check, newest first; the reserved-field rules look at the first of them before the
-        ``compatibilityGroup`` filter, the level's checks at the filtered ones. ``level``
-        replaces the subject's effective level."""
+        check, newest first (read only as far as the level needs); the reserved-field rules
+        look at the first of them before the ``compatibilityGroup`` filter, the level's checks
+        at the filtered ones. ``level`` replaces the subject's effective level."""
         config = self.config_for(subject)
         level = level or self.level_for(subject)
         validate_fields = bool(config.get("validateFields"))
         transitive = level.endswith("_TRANSITIVE")
+        remaining = iter(candidates)
+        first = next(remaining, None)
         previous = self._previous_versions(
-            None, self._group(subject, metadata), records=candidates, limit=None if transitive else 1
+            itertools.chain((first,) if first is not None else (), remaining),
+            self._group(subject, metadata),
+            limit=0 if level == "NONE" else None if transitive else 1,
         )
-        latest = self._parsed_previous(candidates[0] if candidates else None) if validate_fields else None
+        latest = self._parsed_previous(first) if validate_fields else None
         return check(
             parsed,
             previous,
@@ -338,10 +351,10 @@ class Registry:
         metadata, rule_set = self._apply_data_contract(subject, request, latest)
         key = content_key(stored.schema_type, stored.schema, stored.references, metadata, rule_set)
         if subj is not None:
-            for record in subj.live():
-                if record.content_key == key and request.id in (None, record.id):
+            for record in subj.with_text(stored.text_key):
+                if not record.deleted and record.content_key == key and request.id in (None, record.id):
                     return record
-        new_version = max(subj.versions) + 1 if subj and subj.versions else 1
+        new_version = subj.max_version() + 1 if subj is not None else 1
         if request.version is not None and request.version > 0:
             if not importing and request.version != new_version:
                 raise InvalidSchema("Version is not one more than previous version")
@@ -361,8 +374,7 @@ class Registry:
                 )
             schema_id = request.id
         if not importing and not force:
-            live = list(reversed(subj.live())) if subj is not None else []
-            result = self._check(subject, parsed, metadata, live)
+            result = self._check(subject, parsed, metadata, subj.newest_first() if subj is not None else ())
             if not result.is_compatible:
                 raise IncompatibleSchema(subject, result.messages)
         if schema_id is None:
@@ -370,33 +382,16 @@ class Registry:
         records: list[Record] = []
         if context != DEFAULT_CONTEXT and context not in self.state.contexts:
             records.append(ContextRecord(context))
-        if subj is not None:
-            referenced = {(r.subject, r.version) for r in self._all_referenced()}
-            for record in subj.all():
-                if record.deleted and record.id == schema_id and (qualified, record.version) not in referenced:
-                    records.append(SchemaTombstone(qualified, record.version))
-        new = SchemaRecord(
-            subject=qualified,
-            version=new_version,
-            id=schema_id,
-            schema_type=stored.schema_type,
-            schema=stored.schema,
-            references=stored.references,
-            metadata=metadata,
-            rule_set=rule_set,
-            deleted=False,
-            ts=int(time.time() * 1000),
+        for record in sorted(self.state.users_of(context, schema_id), key=_version_number):
+            if record.subject == qualified and record.deleted and not self.state.is_referenced(qualified, record.version):
+                records.append(SchemaTombstone(qualified, record.version))
+        content = self.state.content_for(context, key) or Content.of(
+            stored.schema_type, stored.schema, stored.references, metadata, rule_set
         )
+        new = SchemaRecord(qualified, new_version, schema_id, content, False, int(time.time() * 1000))
         records.append(new)
         self._append(records)
         return new
-
-    def _all_referenced(self) -> Iterable[Reference]:
-        for subj in list(self.state.subjects.values()):
-            ctx = context_of(subj.name)
-            for record in list(subj.versions.values()):
-                for ref in record.references:
-                    yield Reference(ref.name, resolve_reference_subject(ref.subject, ctx), ref.version)
 
     def lookup(
         self,
@@ -435,7 +430,7 @@ class Registry:
         for name, subj in sorted(self.state.subjects.items(), key=lambda item: _subject_order(item[0])):
             live = subj.has_live()
             if deleted_only:
-                if not any(r.deleted for r in subj.all()):
+                if not subj.has_deleted():
                     continue
             elif not (live or deleted):
                 continue
@@ -454,7 +449,7 @@ class Registry:
 
     def latest_with_metadata(self, subject: str, properties: dict[str, str], *, deleted: bool = False) -> SchemaRecord:
         subj = self._subject(subject, deleted=deleted)
-        for record in reversed(subj.all() if deleted else subj.live()):
+        for record in subj.newest_first(deleted=deleted):
             props = (record.metadata or {}).get("properties") or {}
             if all(_property_matches(props, k, v) for k, v in properties.items()):
                 return record
@@ -466,10 +461,10 @@ class Registry:
             self._check_writable(subject)
             subj = self._subject(subject, deleted=True)
             if number == -1:
-                live = subj.live()
-                if not live:
+                latest = subj.latest_live()
+                if latest is None:
                     raise VersionNotFound(version)
-                record = live[-1]
+                record = latest
             else:
                 found = subj.versions.get(number)
                 if found is None:
@@ -487,7 +482,7 @@ class Registry:
             else:
                 if record.deleted:
                     raise VersionSoftDeleted(subject, record.version)
-                self._append([replace(record, deleted=True)])
+                self._append([record.soft_deleted()])
             return record.version
 
     def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
@@ -524,8 +519,7 @@ class Registry:
 
     def _visible_users(self, context: str, schema_id: int, caller: Caller) -> list[SchemaRecord]:
         """The versions using ``schema_id`` in ``context`` that ``caller`` may read, by subject and version."""
-        users = self.state.id_users.get((context, schema_id)) or {}
-        return visible(caller, [r for _, r in sorted(users.items())])
+        return visible(caller, sorted(self.state.users_of(context, schema_id), key=_coordinates))
 
     def schema_by_id(self, schema_id: int, *, subject: str | None = None, caller: Caller = ANYONE) -> SchemaRecord:
         """The version answering ``GET /schemas/ids/{id}``: looked up in the hint's context, then
@@ -567,9 +561,9 @@ class Registry:
 
     def ids_for_guid(self, guid: str, *, caller: Caller = ANYONE) -> list[tuple[int, str]]:
         """The ids (and contexts) carrying ``guid`` through a version ``caller`` may read."""
-        ids = self.state.guids.get(guid.lower())
-        found = [(schema_id, context) for context, schema_id in sorted(ids or ())
-                 if self._visible_users(context, schema_id, caller)]
+        digest = guid_bytes(guid)
+        ids = self.state.ids_for_guid(digest) if digest is not None else []
+        found = [(schema_id, context) for context, schema_id in ids if self._visible_users(context, schema_id, caller)]
         if not found:
             raise SchemaNotFound("Schema not found")
         return found
@@ -635,11 +629,11 @@ class Registry:
             if verbose:
                 return CompatibilityResult(False, [exc.message])
             raise
-        live = list(reversed(subj.live())) if subj is not None else []
+        live: Iterable[SchemaRecord] = subj.newest_first() if subj is not None else ()
         if number is not None:
             # Only that version, even for a *_TRANSITIVE level (compat-rules §0.2); the
             # compatibilityGroup filter applies after the version is chosen.
-            live = live[:1] if number == -1 else [r for r in live if r.version == number]
+            live = itertools.islice(live, 1) if number == -1 else [subj.versions[number]] if subj else []
         return self._check(subject, parsed, request.metadata, live, cfg.parse_level(level) if level else None)
 
     # -- config and mode ---------------------------------------------------
@@ -780,6 +774,14 @@ def _checked_config_field(name: str, value: object) -> object:
     if not isinstance(value, str):
         raise BadRequest(f"Field '{name}' must be a string")
     return value
+
+
+def _version_number(record: SchemaRecord) -> int:
+    return record.version
+
+
+def _coordinates(record: SchemaRecord) -> tuple[str, int]:
+    return record.subject, record.version
 
 
 def _property_matches(properties: dict, key: str, value: str) -> bool:

@@ -2,18 +2,25 @@
 
 Reads never touch the store. Each record is applied by the store (at start
 and after each durable write); the indexes kept here answer by-id, latest,
-lookup-by-content and reference questions in constant time.
+lookup-by-content and reference questions without walking the registry, and
+a subject's questions without walking its versions.
+
+Records are applied by one thread at a time (under ``lock``) while reads run
+on others without it: a read never iterates over a dict that an apply may
+resize. It walks ``Subject.numbers`` (a list only ever appended to or
+replaced by a new one) and looks records up one by one, or takes a snapshot.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
 
 from .bounded import BoundedCache, strings_size
 from .stores.records import (
     ClearSubjectRecord,
     ConfigRecord,
+    Content,
     ContextRecord,
     DekRecord,
     DekTombstone,
@@ -24,47 +31,160 @@ from .stores.records import (
     Record,
     SchemaRecord,
     SchemaTombstone,
+    SubjectVersions,
 )
 from .subjects import DEFAULT_CONTEXT, context_of, resolve_reference_subject
 
 RESPONSE_CACHE_BYTES = 32 * 1024 * 1024
 RESPONSE_CACHE_ITEM_BYTES = 1024 * 1024
 
+Coordinates = tuple[str, int]
+"""A (qualified subject, version)."""
 
-@dataclass
+
 class Subject:
-    """The versions of one subject, soft-deleted ones included.
+    """The versions of one subject, soft-deleted ones included, in version order."""
 
-    Reads run on the event loop while records are applied from worker
-    threads, so every read iterates over a snapshot (``list(...)``/``sorted``),
-    never over a live dict."""
+    __slots__ = ("_by_text", "_lock", "context", "latest", "live_count", "name", "numbers", "versions")
 
-    name: str
-    versions: dict[int, SchemaRecord] = field(default_factory=dict)
+    def __init__(self, name: str, lock: threading.RLock | None = None) -> None:
+        self.name = name
+        self._lock = lock or threading.RLock()  # the state's: applies hold it
+        self.context = context_of(name)
+        self.versions: dict[int, SchemaRecord] = {}
+        self.numbers: list[int] = []  # the keys of ``versions``, ascending
+        self.latest: SchemaRecord | None = None  # the newest live version
+        self.live_count = 0
+        self._by_text: dict[bytes, list[int]] | None = None  # text key -> versions, built on first use
+
+    # -- reads ---------------------------------------------------------------
+
+    def newest_first(self, *, deleted: bool = False) -> Iterator[SchemaRecord]:
+        """Versions from the newest, live ones only unless ``deleted``; lazily."""
+        versions = self.versions
+        for number in reversed(self.numbers):
+            record = versions.get(number)
+            if record is not None and (deleted or not record.deleted):
+                yield record
+
+    def all(self) -> list[SchemaRecord]:
+        versions = self.versions
+        return [r for r in map(versions.get, self.numbers) if r is not None]
 
     def live(self) -> list[SchemaRecord]:
         return [r for r in self.all() if not r.deleted]
 
-    def all(self) -> list[SchemaRecord]:
-        return [r for _, r in sorted(self.versions.items())]
-
     def latest_live(self) -> SchemaRecord | None:
-        live = self.live()
-        return live[-1] if live else None
+        return self.latest
 
     def has_live(self) -> bool:
-        return any(not r.deleted for r in list(self.versions.values()))
+        return self.live_count > 0
+
+    def has_deleted(self) -> bool:
+        return len(self.versions) > self.live_count
+
+    def max_version(self) -> int:
+        numbers = self.numbers
+        return numbers[-1] if numbers else 0
+
+    def with_text(self, text_key: bytes) -> list[SchemaRecord]:
+        """The versions whose type, text and references have ``text_key``, newest first."""
+        index = self._by_text
+        if index is None:
+            with self._lock:
+                index = self._by_text
+                if index is None:
+                    index = {}
+                    for number in self.numbers:
+                        index.setdefault(self.versions[number].content.text_key, []).append(number)
+                    self._by_text = index
+        numbers = list(index.get(text_key, ()))
+        versions = self.versions
+        return [r for r in map(versions.get, reversed(numbers)) if r is not None]
+
+    # -- applying (under the state's lock) ----------------------------------
+
+    def _put(self, record: SchemaRecord, old: SchemaRecord | None) -> None:
+        number = record.version
+        self.versions[number] = record
+        if old is None:
+            numbers = self.numbers
+            if not numbers or number > numbers[-1]:
+                numbers.append(number)
+            else:
+                self.numbers = sorted((*numbers, number))
+            if not record.deleted:
+                self.live_count += 1
+                latest = self.latest
+                if latest is None or number > latest.version:
+                    self.latest = record
+            if self._by_text is not None:
+                self._by_text.setdefault(record.content.text_key, []).append(number)
+                if len(self._by_text[record.content.text_key]) > 1:
+                    self._by_text[record.content.text_key].sort()
+            return
+        if self._by_text is not None:
+            if old is not None:
+                self._unindex_text(old)
+            found = self._by_text.setdefault(record.content.text_key, [])
+            found.append(number)
+            if len(found) > 1 and number < found[-2]:
+                found.sort()
+        self.live_count += (not record.deleted) - (old is not None and not old.deleted)
+        latest = self.latest
+        if not record.deleted:
+            if latest is None or number >= latest.version:
+                self.latest = record
+        elif latest is not None and latest.version == number:
+            self._find_latest()
+
+    def _drop(self, number: int) -> SchemaRecord | None:
+        record = self.versions.pop(number, None)
+        if record is None:
+            return None
+        self.numbers = [n for n in self.numbers if n != number]
+        if self._by_text is not None:
+            self._unindex_text(record)
+        if not record.deleted:
+            self.live_count -= 1
+            if self.latest is not None and self.latest.version == number:
+                self._find_latest()
+        return record
+
+    def _unindex_text(self, record: SchemaRecord) -> None:
+        assert self._by_text is not None
+        found = self._by_text.get(record.content.text_key)
+        if found is not None and record.version in found:
+            found.remove(record.version)
+            if not found:
+                del self._by_text[record.content.text_key]
+
+    def _find_latest(self) -> None:
+        self.latest = next(self.newest_first(), None)
+
+
+class IdUsers:
+    """The versions using one (context, id), in the order they were applied."""
+
+    __slots__ = ("live", "records")
+
+    def __init__(self) -> None:
+        self.records: list[SchemaRecord] = []
+        self.live = 0  # how many of them are not soft-deleted
 
 
 class RegistryState:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.subjects: dict[str, Subject] = {}
-        # (context, id) -> every (subject, version) using that id
-        self.id_users: dict[tuple[str, int], dict[tuple[str, int], SchemaRecord]] = {}
+        # (context, id) -> the versions using that id, in the order they were applied
+        self.id_users: dict[tuple[str, int], IdUsers] = {}
         # (context, content key) -> id
-        self.content_ids: dict[tuple[str, str], int] = {}
-        self.guids: dict[str, set[tuple[str, int]]] = {}
+        self.content_ids: dict[tuple[str, bytes], int] = {}
+        # guid bytes -> (context, id) of each id with that guid
+        self.guids: dict[bytes, list[tuple[str, int]]] = {}
+        # referenced (subject, version) -> the (subject, version) of each version naming it
+        self.referrer_index: dict[Coordinates, list[Coordinates]] = {}
         self.configs: dict[str, dict] = {}
         self.modes: dict[str, str] = {}
         self.contexts: set[str] = {DEFAULT_CONTEXT}
@@ -72,6 +192,10 @@ class RegistryState:
         # DEK Registry: KEKs by name, DEKs by (KEK name, subject, algorithm, version)
         self.keks: dict[str, KekRecord] = {}
         self.deks: dict[tuple[str, str, str, int], DekRecord] = {}
+        # counts kept for the metrics, so a scrape walks nothing
+        self.live_versions = 0
+        self.live_subjects = 0
+        self.live_ids = 0
         # pre-encoded responses (at most RESPONSE_CACHE_BYTES), all dropped whenever a record is applied
         self.response_cache: BoundedCache[bytes] = BoundedCache(
             RESPONSE_CACHE_BYTES, max_item_bytes=RESPONSE_CACHE_ITEM_BYTES
@@ -81,23 +205,26 @@ class RegistryState:
     def apply(self, record: Record) -> None:
         with self.lock:
             self.generation += 1
-            self.response_cache.clear()
-            if isinstance(record, SchemaRecord):
+            if self.response_cache:
+                self.response_cache.clear()
+            if type(record) is SchemaRecord:
                 self._put_schema(record)
+            elif isinstance(record, SubjectVersions):
+                self._load_subject(record)
             elif isinstance(record, SchemaTombstone):
                 self._drop_schema(record.subject, record.version)
             elif isinstance(record, DeleteSubjectRecord):
                 subject = self.subjects.get(record.subject)
                 if subject:
-                    for version, rec in list(subject.versions.items()):
-                        if version <= record.version and not rec.deleted:
-                            self._put_schema(replace(rec, deleted=True))
+                    for rec in subject.all():
+                        if rec.version <= record.version and not rec.deleted:
+                            self._put_schema(rec.soft_deleted())
             elif isinstance(record, ClearSubjectRecord):
                 subject = self.subjects.get(record.subject)
                 if subject:
-                    for version, rec in list(subject.versions.items()):
+                    for rec in subject.all():
                         if rec.deleted:
-                            self._drop_schema(record.subject, version)
+                            self._drop_schema(record.subject, rec.version)
             elif isinstance(record, ConfigRecord):
                 if record.config is None:
                     self.configs.pop(record.key, None)
@@ -123,41 +250,137 @@ class RegistryState:
                 self.deks.pop((record.kek_name, record.subject, record.algorithm, record.version), None)
 
     def _put_schema(self, record: SchemaRecord) -> None:
-        ctx = context_of(record.subject)
-        subject = self.subjects.setdefault(record.subject, Subject(record.subject))
-        old = subject.versions.get(record.version)
-        if old is not None:
-            self._unindex(old)
-        subject.versions[record.version] = record
-        self.id_users.setdefault((ctx, record.id), {})[(record.subject, record.version)] = record
-        self.content_ids.setdefault((ctx, record.content_key), record.id)
-        self.guids.setdefault(record.guid, set()).add((ctx, record.id))
-        self.contexts.add(ctx)
-        if record.id > self.max_ids.get(ctx, 0):
-            self.max_ids[ctx] = record.id
-
-    def _unindex(self, record: SchemaRecord) -> None:
-        ctx = context_of(record.subject)
-        users = self.id_users.get((ctx, record.id))
+        name, number, schema_id, content, deleted, _ = record
+        subject = self.subjects.get(name)
+        if subject is None:
+            subject = self.subjects[name] = Subject(name, self.lock)
+        ctx = subject.context
+        cid = (ctx, schema_id)
+        users = self.id_users.get(cid)
         if users is not None:
-            users.pop((record.subject, record.version), None)
-            if not users:
-                del self.id_users[(ctx, record.id)]
-                if self.content_ids.get((ctx, record.content_key)) == record.id:
-                    del self.content_ids[(ctx, record.content_key)]
-                ids = self.guids.get(record.guid)
-                if ids is not None:
-                    ids.discard((ctx, record.id))
-                    if not ids:
-                        del self.guids[record.guid]
+            shared = users.records[0].content  # one Content object per id: its text is held once
+            if shared is not content and shared.key == content.key:
+                content = shared
+                record = record._replace(content=shared)
+        old = subject.versions.get(number)
+        if old is not None:
+            self._unindex(subject, old)
+            users = self.id_users.get(cid)
+        was_live = subject.live_count > 0
+        subject._put(record, old)
+        if not was_live and subject.live_count:
+            self.live_subjects += 1
+        elif was_live and not subject.live_count:
+            self.live_subjects -= 1
+        if users is None:
+            users = self.id_users[cid] = IdUsers()
+            self.content_ids.setdefault((ctx, content.key), schema_id)
+            self.guids.setdefault(content.guid_bytes, []).append(cid)
+            if schema_id > self.max_ids.get(ctx, 0):
+                self.max_ids[ctx] = schema_id
+            if ctx != DEFAULT_CONTEXT:
+                self.contexts.add(ctx)
+        users.records.append(record)
+        if not deleted:
+            users.live += 1
+            self.live_versions += 1
+            if users.live == 1:
+                self.live_ids += 1
+        if content.references:
+            for ref in content.references:
+                target = (resolve_reference_subject(ref.subject, ctx), ref.version)
+                self.referrer_index.setdefault(target, []).append((name, number))
+
+    def _load_subject(self, load: SubjectVersions) -> None:
+        """:meth:`_put_schema` for every version of a subject not held yet, in fewer steps."""
+        if load.subject in self.subjects or not load.versions:
+            for record in load.versions:
+                self._put_schema(record)
+            return
+        records = load.versions
+        numbers = [r[1] for r in records]
+        versions = dict(zip(numbers, records, strict=True))
+        if len(versions) != len(numbers) or numbers != sorted(numbers):
+            for record in records:  # not in ascending order: one at a time
+                self._put_schema(record)
+            return
+        subject = self.subjects[load.subject] = Subject(load.subject, self.lock)
+        ctx = subject.context
+        subject.versions = versions
+        subject.numbers = numbers
+        id_users = self.id_users
+        live = 0
+        max_id = self.max_ids.get(ctx, 0)
+        for record in records:
+            schema_id = record[2]
+            cid = (ctx, schema_id)
+            users = id_users.get(cid)
+            if users is None:
+                users = id_users[cid] = IdUsers()
+                content = record[3]
+                self.content_ids.setdefault((ctx, content.key), schema_id)
+                self.guids.setdefault(content.guid_bytes, []).append(cid)
+                if schema_id > max_id:
+                    max_id = schema_id
+            users.records.append(record)
+            if not record[4]:
+                live += 1
+                users.live += 1
+                if users.live == 1:
+                    self.live_ids += 1
+                subject.latest = record
+            if record[3].references:
+                for ref in record[3].references:
+                    target = (resolve_reference_subject(ref.subject, ctx), ref.version)
+                    self.referrer_index.setdefault(target, []).append((load.subject, record[1]))
+        subject.live_count = live
+        self.live_versions += live
+        self.live_subjects += live > 0
+        self.max_ids[ctx] = max_id
+        if ctx != DEFAULT_CONTEXT:
+            self.contexts.add(ctx)
+
+    def _unindex(self, subject: Subject, record: SchemaRecord) -> None:
+        """Drop ``record`` from the registry-wide indexes (not from its subject)."""
+        ctx = subject.context
+        cid = (ctx, record.id)
+        content = record.content
+        for ref in content.references:
+            target = (resolve_reference_subject(ref.subject, ctx), ref.version)
+            found = self.referrer_index.get(target)
+            if found is not None:
+                found.remove((record.subject, record.version))
+                if not found:
+                    del self.referrer_index[target]
+        users = self.id_users.get(cid)
+        if users is None:
+            return
+        users.records = [r for r in users.records if r.subject != record.subject or r.version != record.version]
+        if not record.deleted:
+            users.live -= 1
+            self.live_versions -= 1
+            self.live_ids -= users.live == 0
+        if users.records:
+            return
+        del self.id_users[cid]
+        if self.content_ids.get((ctx, content.key)) == record.id:
+            del self.content_ids[(ctx, content.key)]
+        ids = self.guids.get(content.guid_bytes)
+        if ids is not None and cid in ids:
+            ids.remove(cid)
+            if not ids:
+                del self.guids[content.guid_bytes]
 
     def _drop_schema(self, subject_name: str, version: int) -> None:
         subject = self.subjects.get(subject_name)
         if subject is None:
             return
-        record = subject.versions.pop(version, None)
+        record = subject.versions.get(version)
         if record is not None:
-            self._unindex(record)
+            self._unindex(subject, record)
+            was_live = subject.live_count > 0
+            subject._drop(version)
+            self.live_subjects -= was_live and subject.live_count == 0
         if not subject.versions:
             del self.subjects[subject_name]
 
@@ -173,20 +396,32 @@ class RegistryState:
 
     # -- queries -----------------------------------------------------------
 
+    def users_of(self, context: str, schema_id: int) -> list[SchemaRecord]:
+        """The versions using ``schema_id`` in ``context`` (a list no apply changes)."""
+        users = self.id_users.get((context, schema_id))
+        return users.records if users is not None else []
+
     def schema_by_id(self, context: str, schema_id: int) -> SchemaRecord | None:
         """A record carrying ``schema_id``: a live one when there is one."""
-        users = self.id_users.get((context, schema_id))
-        if not users:
-            return None
-        best = None
-        for record in list(users.values()):
+        users = self.users_of(context, schema_id)
+        for record in users:
             if not record.deleted:
                 return record
-            best = best or record
-        return best
+        return users[0] if users else None
 
-    def id_for_content(self, context: str, key: str) -> int | None:
+    def id_for_content(self, context: str, key: bytes) -> int | None:
         return self.content_ids.get((context, key))
+
+    def content_for(self, context: str, key: bytes) -> Content | None:
+        """The content object already stored under ``key`` in ``context``, to share."""
+        schema_id = self.content_ids.get((context, key))
+        if schema_id is None:
+            return None
+        record = self.schema_by_id(context, schema_id)
+        return record.content if record is not None and record.content.key == key else None
+
+    def ids_for_guid(self, guid: bytes) -> list[tuple[str, int]]:
+        return sorted(self.guids.get(guid, ()))
 
     def next_id(self, context: str, high_water: int = 0) -> int:
         candidate = max(self.max_ids.get(context, 0), high_water) + 1
@@ -194,15 +429,15 @@ class RegistryState:
             candidate += 1
         return candidate
 
+    def is_referenced(self, subject: str, version: int) -> bool:
+        return (subject, version) in self.referrer_index
+
     def referrers(self, subject: str, version: int) -> list[SchemaRecord]:
         """Records whose references name ``subject``/``version``."""
         found = []
-        for subj in list(self.subjects.values()):
-            for record in list(subj.versions.values()):
-                ctx = context_of(record.subject)
-                for ref in record.references:
-                    if ref.version == version and resolve_reference_subject(ref.subject, ctx) == subject:
-                        found.append(record)
-                        break
+        for name, number in list(self.referrer_index.get((subject, version), ())):
+            subj = self.subjects.get(name)
+            record = subj.versions.get(number) if subj is not None else None
+            if record is not None:
+                found.append(record)
         return found
-

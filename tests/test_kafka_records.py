@@ -22,7 +22,7 @@ AVRO = '{"type":"string"}'
 
 
 def test_schema_key_and_value_bytes() -> None:
-    record = SchemaRecord("s", 1, 7, "AVRO", AVRO)
+    record = SchemaRecord.of("s", 1, 7, "AVRO", AVRO)
     key, value = encode(record)
     assert key == b'{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}'
     assert value == b'{"subject":"s","version":1,"id":7,"schema":"{\\"type\\":\\"string\\"}","deleted":false}'
@@ -34,7 +34,7 @@ def test_schema_key_and_value_bytes() -> None:
 
 
 def test_schema_value_field_order_with_type_references_metadata_rules() -> None:
-    record = SchemaRecord(
+    record = SchemaRecord.of(
         "p", 2, 3, "PROTOBUF", "syntax = \"proto3\";", (Reference("dep.proto", "dep", 1),),
         metadata={"properties": {"a": "b"}}, rule_set={"domainRules": []}, deleted=True,
     )
@@ -52,12 +52,12 @@ def test_schema_value_field_order_with_type_references_metadata_rules() -> None:
 def test_hard_delete_is_a_tombstone_with_the_same_key_bytes() -> None:
     key, value = encode(SchemaTombstone("s", 1))
     assert value is None
-    assert key == encode(SchemaRecord("s", 1, 7, "AVRO", AVRO))[0]
+    assert key == encode(SchemaRecord.of("s", 1, 7, "AVRO", AVRO))[0]
     assert decode(key, None) == SchemaTombstone("s", 1)
 
 
 def test_context_qualified_subject_and_unicode_in_keys() -> None:
-    key, _ = encode(SchemaRecord(":.ctx:sübject", 4, 1, "AVRO", AVRO))
+    key, _ = encode(SchemaRecord.of(":.ctx:sübject", 4, 1, "AVRO", AVRO))
     assert key == '{"keytype":"SCHEMA","subject":":.ctx:sübject","version":4,"magic":1}'.encode()
 
 

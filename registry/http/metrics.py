@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ..service import Registry
-from ..subjects import context_of
 
 # Methods counted under their own name (RFC 9110's); any other is counted as "other".
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
@@ -131,22 +130,12 @@ class Metrics:
 
     def _state_gauges(self) -> list[str]:
         state = self.registry.state
-        subjects = live_subjects = versions = 0
-        schema_ids: set[tuple[str, int]] = set()
-        for subj in list(state.subjects.values()):
-            subjects += 1
-            live = subj.live()
-            if live:
-                live_subjects += 1
-            versions += len(live)
-            for record in live:
-                schema_ids.add((context_of(record.subject), record.id))
         lines = []
         for name, help_text, value in (
-            ("schemahub_subjects", "Subjects with at least one live version", live_subjects),
-            ("schemahub_subjects_all", "Subjects, soft-deleted ones included", subjects),
-            ("schemahub_schema_versions", "Live subject versions", versions),
-            ("schemahub_schemas", "Distinct schema ids in use by live versions", len(schema_ids)),
+            ("schemahub_subjects", "Subjects with at least one live version", state.live_subjects),
+            ("schemahub_subjects_all", "Subjects, soft-deleted ones included", len(state.subjects)),
+            ("schemahub_schema_versions", "Live subject versions", state.live_versions),
+            ("schemahub_schemas", "Distinct schema ids in use by live versions", state.live_ids),
         ):
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]
         store = self.registry.store

@@ -64,8 +64,8 @@ class _IdIndex:
     """Which (subject, version) binds each (context, id) to which content."""
 
     def __init__(self) -> None:
-        self.by_version: dict[tuple[str, int], tuple[tuple[str, int], str, bool]] = {}
-        self.users: dict[tuple[str, int], dict[tuple[str, int], str]] = {}
+        self.by_version: dict[tuple[str, int], tuple[tuple[str, int], bytes, bool]] = {}
+        self.users: dict[tuple[str, int], dict[tuple[str, int], bytes]] = {}
         self.max_ids: dict[str, int] = {}
 
     def conflict(self, record: SchemaRecord) -> bool:

@@ -207,15 +207,15 @@ def decode(key: bytes | None, value: bytes | None) -> Record | None:
             refs = tuple(
                 Reference(str(r["name"]), str(r["subject"]), int(r["version"])) for r in v.get("references") or ()
             )
-            return SchemaRecord(
-                subject=v.get("subject") or subject,
-                version=int(v.get("version", k["version"])),
-                id=int(v["id"]),
-                schema_type=str(v.get("schemaType") or "AVRO").upper(),
-                schema=str(v["schema"]),
-                references=refs,
-                metadata=v.get("metadata") or None,
-                rule_set=v.get("ruleSet") or None,
+            return SchemaRecord.of(
+                v.get("subject") or subject,
+                int(v.get("version", k["version"])),
+                int(v["id"]),
+                str(v.get("schemaType") or "AVRO").upper(),
+                str(v["schema"]),
+                refs,
+                v.get("metadata") or None,
+                v.get("ruleSet") or None,
                 deleted=bool(v.get("deleted", False)),
                 ts=int(v.get("ts") or 0),
             )

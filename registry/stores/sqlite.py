@@ -1,20 +1,35 @@
 """The embedded store: one SQLite file in WAL mode.
 
-Tables hold the current state (not a log): a record is applied to the
-tables inside one transaction, committed with ``synchronous=FULL`` before
+Tables hold the current state (not a log): a batch of records is applied to
+the tables inside one transaction, committed with ``synchronous=FULL`` before
 ``append`` returns, so an answered write survives a crash or a kill.
+
+- ``contents``: one row per distinct schema (type, text, references, metadata,
+  rule set) with its content key, text key and guid, computed once when first
+  written;
+- ``subjects``: one row per subject name;
+- ``versions``: (subject, version) -> id, content, deleted, ts.
+
+Start-up reads the versions and the contents' keys but no schema text: a
+version's text is read from the file when first needed (the most recent ones
+are kept in a cache bounded in characters). Files written by an older
+schemahub (one ``schemas`` table holding every text) are migrated in place,
+in one transaction, when opened.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
+import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
-
-import sqlite_utils
 
 from ..errors import StoreError
 from ..formats.base import Reference
@@ -23,6 +38,7 @@ from .base import Apply, Store
 from .records import (
     ClearSubjectRecord,
     ConfigRecord,
+    Content,
     ContextRecord,
     DekRecord,
     DekTombstone,
@@ -33,7 +49,49 @@ from .records import (
     Record,
     SchemaRecord,
     SchemaTombstone,
+    SubjectVersions,
 )
+
+LAYOUT_VERSION = 2
+TEXT_CACHE_CHARS = 8 * 1024 * 1024
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS contents (
+    row INTEGER PRIMARY KEY,
+    key BLOB NOT NULL UNIQUE,
+    text_key BLOB,
+    guid BLOB NOT NULL,
+    schema_type TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    references_json TEXT,
+    metadata_json TEXT,
+    rule_set_json TEXT
+);
+CREATE TABLE IF NOT EXISTS subjects (row INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS versions (
+    subject INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    content INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    PRIMARY KEY (subject, version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS versions_by_content ON versions (content);
+CREATE TABLE IF NOT EXISTS configs (key TEXT PRIMARY KEY, config_json TEXT);
+CREATE TABLE IF NOT EXISTS modes (key TEXT PRIMARY KEY, mode TEXT);
+CREATE TABLE IF NOT EXISTS contexts (context TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS id_high_water (context TEXT PRIMARY KEY, max_id INTEGER);
+CREATE TABLE IF NOT EXISTS keks (
+    name TEXT PRIMARY KEY, kms_type TEXT, kms_key_id TEXT, kms_props_json TEXT, doc TEXT, shared INTEGER,
+    deleted INTEGER, ts INTEGER
+);
+CREATE TABLE IF NOT EXISTS deks (
+    kek_name TEXT, subject TEXT, algorithm TEXT, version INTEGER, encrypted_key_material TEXT, deleted INTEGER,
+    ts INTEGER,
+    PRIMARY KEY (kek_name, subject, algorithm, version)
+);
+"""
 
 
 def _dumps(value: object) -> str | None:
@@ -44,139 +102,290 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _references(text: str | None) -> tuple[Reference, ...]:
+    return tuple(Reference(**r) for r in (_loads(text) or []))
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=5000")
+    except sqlite3.Error as exc:
+        raise StoreError(f"Cannot open SQLite database {path}: {exc}") from exc
+    return conn
+
+
+class _Texts:
+    """Schema texts read from the file on demand, the most recent ones cached."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+        self._conn = conn
+        self._lock = lock
+        self._cache: OrderedDict[int, str] = OrderedDict()
+        self._chars = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def text(self, row: int) -> str:
+        with self._lock:
+            found = self._cache.get(row)
+            if found is not None:
+                self._cache.move_to_end(row)
+                return found
+            try:
+                fetched = self._conn.execute("SELECT schema FROM contents WHERE row = ?", (row,)).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"Error while reading the store: {exc}") from exc
+            if fetched is None:
+                raise StoreError(f"Schema text {row} is missing from the store")
+            text: str = fetched[0]
+            self._cache[row] = text
+            self._chars += len(text)
+            while self._chars > TEXT_CACHE_CHARS and len(self._cache) > 1:
+                _, dropped = self._cache.popitem(last=False)
+                self._chars -= len(dropped)
+            return text
+
+
 class SQLiteStore(Store):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._apply: Apply | None = None
+        self._conn = _connect(self.path)
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            self._texts = _Texts(self._conn, self._lock)
+        else:
+            self._texts = _Texts(_connect(self.path), threading.RLock())
+        self._subject_rows: dict[str, int] = {}
+        self._added_subjects: list[str] = []  # rows inserted by the open transaction
         try:
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=5000")
-            self._conn = conn
-            self._db = sqlite_utils.Database(conn)
             self._create_tables()
-        except sqlite3.Error as exc:  # no such directory, not a database, read-only, locked
+        except sqlite3.Error as exc:
             raise StoreError(f"Cannot open SQLite database {self.path}: {exc}") from exc
 
+    def _tables(self) -> set[str]:
+        return {row[0] for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
     def _create_tables(self) -> None:
-        db = self._db
-        db.table("schemas").create(
-            {
-                "subject": str,
-                "version": int,
-                "id": int,
-                "schema_type": str,
-                "schema": str,
-                "references_json": str,
-                "metadata_json": str,
-                "rule_set_json": str,
-                "deleted": int,
-                "ts": int,
-            },
-            pk=("subject", "version"),
-            if_not_exists=True,
+        legacy = "schemas" in self._tables()
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _TABLES.split(";"):
+                if statement.strip():
+                    self._conn.execute(statement)
+            if legacy:
+                self._migrate_legacy()
+            self._conn.execute(f"PRAGMA user_version = {LAYOUT_VERSION}")
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def _migrate_legacy(self) -> None:
+        """Move the rows of the one-table layout (every version with its text) into the
+        contents/subjects/versions layout, computing each content's keys once."""
+        rows = self._conn.execute(
+            "SELECT subject, version, id, schema_type, schema, references_json, metadata_json, rule_set_json, "
+            "deleted, ts FROM schemas ORDER BY subject, version"
         )
-        db.table("configs").create({"key": str, "config_json": str}, pk="key", if_not_exists=True)
-        db.table("modes").create({"key": str, "mode": str}, pk="key", if_not_exists=True)
-        db.table("contexts").create({"context": str}, pk="context", if_not_exists=True)
-        db.table("id_high_water").create({"context": str, "max_id": int}, pk="context", if_not_exists=True)
-        db.table("keks").create(
-            {"name": str, "kms_type": str, "kms_key_id": str, "kms_props_json": str, "doc": str, "shared": int,
-             "deleted": int, "ts": int},
-            pk="name", if_not_exists=True,
-        )
-        db.table("deks").create(
-            {"kek_name": str, "subject": str, "algorithm": str, "version": int, "encrypted_key_material": str,
-             "deleted": int, "ts": int},
-            pk=("kek_name", "subject", "algorithm", "version"), if_not_exists=True,
-        )
+        for subject, version, schema_id, schema_type, schema, refs, metadata, rule_set, deleted, ts in rows:
+            record = SchemaRecord.of(
+                subject, version, schema_id, schema_type, schema, _references(refs), _loads(metadata),
+                _loads(rule_set), deleted=bool(deleted), ts=ts or 0,
+            )
+            self._write_version(record)
+        self._conn.execute("DROP TABLE schemas")
+
+    # -- replay ----------------------------------------------------------------
 
     def open(self, apply: Apply) -> None:
         self._apply = apply
-        for record in self._replay():
-            apply(record)
+        enabled = gc.isenabled()
+        gc.disable()  # millions of small objects, none of them cyclic
+        try:
+            for record in self._replay():
+                apply(record)
+        finally:
+            if enabled:
+                gc.enable()
 
     def _replay(self) -> Iterator[Record]:
-        for ctx in self._db.query("SELECT context FROM contexts ORDER BY context"):
-            yield ContextRecord(ctx["context"])
-        for row in self._db.query("SELECT * FROM schemas ORDER BY subject, version"):
-            yield SchemaRecord(
-                subject=row["subject"],
-                version=row["version"],
-                id=row["id"],
-                schema_type=row["schema_type"],
-                schema=row["schema"],
-                references=tuple(Reference(**r) for r in (_loads(row["references_json"]) or [])),
-                metadata=_loads(row["metadata_json"]),
-                rule_set=_loads(row["rule_set_json"]),
-                deleted=bool(row["deleted"]),
-                ts=row["ts"] or 0,
+        conn = self._conn
+        for (context,) in conn.execute("SELECT context FROM contexts ORDER BY context"):
+            yield ContextRecord(context)
+        names: dict[int, str] = {}
+        for row, name in conn.execute("SELECT row, name FROM subjects"):
+            names[row] = name
+            self._subject_rows[name] = row
+        contents = self._contents()
+        make = SchemaRecord._make
+        rows = conn.execute("SELECT subject, version, id, content, deleted, ts FROM versions ORDER BY subject, version")
+        for row, versions in groupby(rows, itemgetter(0)):
+            name = names[row]
+            yield SubjectVersions(
+                name, [make((name, v, i, contents[c], d == 1, ts)) for _, v, i, c, d, ts in versions]
             )
-        for row in self._db.query("SELECT key, config_json FROM configs"):
-            yield ConfigRecord(row["key"], _loads(row["config_json"]))
-        for row in self._db.query("SELECT key, mode FROM modes"):
-            yield ModeRecord(row["key"], row["mode"])
-        for row in self._db.query("SELECT * FROM keks ORDER BY name"):
-            yield KekRecord(row["name"], row["kms_type"], row["kms_key_id"], _loads(row["kms_props_json"]) or {},
-                            row["doc"], bool(row["shared"]), bool(row["deleted"]), row["ts"] or 0)
-        for row in self._db.query("SELECT * FROM deks ORDER BY kek_name, subject, algorithm, version"):
-            yield DekRecord(row["kek_name"], row["subject"], row["algorithm"], row["version"],
-                            row["encrypted_key_material"], bool(row["deleted"]), row["ts"] or 0)
+        for key, config in conn.execute("SELECT key, config_json FROM configs"):
+            yield ConfigRecord(key, _loads(config))
+        for key, mode in conn.execute("SELECT key, mode FROM modes"):
+            yield ModeRecord(key, mode)
+        for name, kms_type, kms_key_id, props, doc, shared, deleted, ts in conn.execute(
+            "SELECT name, kms_type, kms_key_id, kms_props_json, doc, shared, deleted, ts FROM keks ORDER BY name"
+        ):
+            yield KekRecord(name, kms_type, kms_key_id, _loads(props) or {}, doc, bool(shared), bool(deleted), ts or 0)
+        for kek_name, subject, algorithm, version, material, deleted, ts in conn.execute(
+            "SELECT kek_name, subject, algorithm, version, encrypted_key_material, deleted, ts FROM deks "
+            "ORDER BY kek_name, subject, algorithm, version"
+        ):
+            yield DekRecord(kek_name, subject, algorithm, version, material, bool(deleted), ts or 0)
+
+    def _contents(self) -> dict[int, Content]:
+        """Every content by row, its text left in the file."""
+        types: dict[str, str] = {}
+        texts = self._texts
+        make = Content._make
+        found: dict[int, Content] = {}
+        for row, key, text_key, guid, schema_type, refs, metadata, rule_set in self._conn.execute(
+            "SELECT row, key, text_key, guid, schema_type, references_json, metadata_json, rule_set_json "
+            "FROM contents"
+        ):
+            found[row] = make((
+                types.get(schema_type) or types.setdefault(schema_type, sys.intern(schema_type)),
+                _references(refs) if refs else (),
+                _loads(metadata) if metadata else None,
+                _loads(rule_set) if rule_set else None,
+                key,
+                text_key or key,
+                guid,
+                None,
+                texts,
+                row,
+            ))
+        return found
 
     def id_high_water(self) -> dict[str, int]:
-        return {row["context"]: row["max_id"] for row in self._db.query("SELECT * FROM id_high_water")}
+        with self._lock:
+            return dict(self._conn.execute("SELECT context, max_id FROM id_high_water").fetchall())
+
+    # -- writing ---------------------------------------------------------------
 
     def append(self, records: Sequence[Record]) -> None:
         if self._apply is None:
             raise StoreError("Store is not open")
         with self._lock:
+            self._added_subjects.clear()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    for record in records:
-                        self._write(record)
+                    self._write_all(records)
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
+                    for name in self._added_subjects:
+                        self._subject_rows.pop(name, None)
                     raise
             except sqlite3.Error as exc:
                 raise StoreError(f"Error while writing to the store: {exc}") from exc
             for record in records:
                 self._apply(record)
 
-    def _write(self, record: Record) -> None:
+    def _write_all(self, records: Iterable[Record]) -> None:
+        """Write ``records`` in order, then drop the contents and subjects no version holds."""
+        orphans: set[int] = set()
+        subjects: set[int] = set()
+        for record in records:
+            self._write(record, orphans, subjects)
+        execute = self._conn.execute
+        for row in orphans:
+            execute("DELETE FROM contents WHERE row = ? AND NOT EXISTS (SELECT 1 FROM versions WHERE content = ?)",
+                    (row, row))
+        for row in subjects:
+            gone = execute(
+                "DELETE FROM subjects WHERE row = ? AND NOT EXISTS (SELECT 1 FROM versions WHERE subject = ?) "
+                "RETURNING name", (row, row)
+            ).fetchone()
+            if gone is not None:
+                self._subject_rows.pop(gone[0], None)
+
+    def _subject_row(self, name: str) -> int:
+        row = self._subject_rows.get(name)
+        if row is None:
+            found = self._conn.execute("SELECT row FROM subjects WHERE name = ?", (name,)).fetchone()
+            if found is None:
+                found = self._conn.execute("INSERT INTO subjects (name) VALUES (?) RETURNING row", (name,)).fetchone()
+                self._added_subjects.append(name)
+            row = self._subject_rows[name] = found[0]
+        return row
+
+    def _content_row(self, content: Content) -> int:
+        execute = self._conn.execute
+        if content.source is self._texts:
+            if execute("SELECT 1 FROM contents WHERE row = ? AND key = ?", (content.row, content.key)).fetchone():
+                return content.row
+        found = execute("SELECT row FROM contents WHERE key = ?", (content.key,)).fetchone()
+        if found is None:
+            found = execute(
+                "INSERT INTO contents (key, text_key, guid, schema_type, schema, references_json, metadata_json, "
+                "rule_set_json) VALUES (?,?,?,?,?,?,?,?) RETURNING row",
+                (
+                    content.key,
+                    None if content.text_key == content.key else content.text_key,
+                    content.guid_bytes,
+                    content.schema_type,
+                    content.schema,
+                    _dumps([r.to_json() for r in content.references]) if content.references else None,
+                    _dumps(content.metadata),
+                    _dumps(content.rule_set),
+                ),
+            ).fetchone()
+        return int(found[0])
+
+    def _write_version(self, record: SchemaRecord) -> int | None:
+        """Insert or replace one version; answer the content row it replaced, if another."""
+        execute = self._conn.execute
+        subject = self._subject_row(record.subject)
+        content = self._content_row(record.content)
+        old = execute(
+            "SELECT content FROM versions WHERE subject = ? AND version = ?", (subject, record.version)
+        ).fetchone()
+        execute(
+            "INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?,?)",
+            (subject, record.version, record.id, content, int(record.deleted), record.ts),
+        )
+        execute(
+            "INSERT INTO id_high_water VALUES (?, ?) ON CONFLICT(context) "
+            "DO UPDATE SET max_id = max(max_id, excluded.max_id)",
+            (context_of(record.subject), record.id),
+        )
+        return old[0] if old is not None and old[0] != content else None
+
+    def _write(self, record: Record, orphans: set[int], subjects: set[int]) -> None:
         execute = self._conn.execute
         if isinstance(record, SchemaRecord):
-            execute(
-                "INSERT OR REPLACE INTO schemas VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    record.subject,
-                    record.version,
-                    record.id,
-                    record.schema_type,
-                    record.schema,
-                    _dumps([r.to_json() for r in record.references]) if record.references else None,
-                    _dumps(record.metadata),
-                    _dumps(record.rule_set),
-                    int(record.deleted),
-                    record.ts,
-                ),
-            )
-            execute(
-                "INSERT INTO id_high_water VALUES (?, ?) ON CONFLICT(context) "
-                "DO UPDATE SET max_id = max(max_id, excluded.max_id)",
-                (context_of(record.subject), record.id),
-            )
-        elif isinstance(record, SchemaTombstone):
-            execute("DELETE FROM schemas WHERE subject = ? AND version = ?", (record.subject, record.version))
-        elif isinstance(record, DeleteSubjectRecord):
-            execute(
-                "UPDATE schemas SET deleted = 1 WHERE subject = ? AND version <= ?", (record.subject, record.version)
-            )
-        elif isinstance(record, ClearSubjectRecord):
-            execute("DELETE FROM schemas WHERE subject = ? AND deleted = 1", (record.subject,))
+            replaced = self._write_version(record)
+            if replaced is not None:
+                orphans.add(replaced)
+        elif isinstance(record, SchemaTombstone | DeleteSubjectRecord | ClearSubjectRecord):
+            subject = self._subject_rows.get(record.subject)
+            if subject is None:
+                return
+            if isinstance(record, DeleteSubjectRecord):
+                execute("UPDATE versions SET deleted = 1 WHERE subject = ? AND version <= ?", (subject, record.version))
+                return
+            if isinstance(record, SchemaTombstone):
+                gone = execute(
+                    "DELETE FROM versions WHERE subject = ? AND version = ? RETURNING content",
+                    (subject, record.version),
+                )
+            else:
+                gone = execute("DELETE FROM versions WHERE subject = ? AND deleted = 1 RETURNING content", (subject,))
+            orphans.update(row for (row,) in gone.fetchall())
+            subjects.add(subject)
         elif isinstance(record, ConfigRecord):
             if record.config is None:
                 execute("DELETE FROM configs WHERE key = ?", (record.key,))
@@ -210,4 +419,5 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         with self._lock:
+            self._texts.close()
             self._conn.close()

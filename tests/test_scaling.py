@@ -1,0 +1,213 @@
+"""The registry at scale: what is stored once, what start-up does not recompute, what an
+operation does not walk (counted, not timed), and concurrent writes batched in order."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry.formats.base import Reference
+from registry.service import RegisterRequest, Registry
+from registry.state import Subject
+from registry.stores import records
+from registry.stores.sqlite import SQLiteStore
+
+
+def avro(name: str, *fields: str) -> str:
+    body = {"type": "record", "name": name, "fields": [{"name": f, "type": "int", "default": 0} for f in fields]}
+    return json.dumps(body, separators=(",", ":"))
+
+
+def legacy_guid(text: str) -> str:
+    return str(uuid.UUID(bytes=hashlib.md5(text.encode("utf-8")).digest()))
+
+
+def test_sqlite_stores_each_text_once_and_reopens_without_recomputing_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "r.db"
+    first = Registry(SQLiteStore(db))
+    shared = avro("Shared", "a")
+    ids = {first.register(s, RegisterRequest(shared)).id for s in ("s1", "s2", "s3")}
+    with_meta = first.register("s4", RegisterRequest(shared, metadata={"properties": {"owner": "x"}}))
+    first.close()
+    assert len(ids) == 1 and with_meta.id not in ids
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM contents").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM versions").fetchone() == (4,)
+
+    derived: list[str] = []
+    real_key, real_guid = records.content_key, records.guid_digest
+    monkeypatch.setattr(records, "content_key", lambda *a: derived.append("key") or real_key(*a))
+    monkeypatch.setattr(records, "guid_digest", lambda *a: derived.append("guid") or real_guid(*a))
+    second = Registry(SQLiteStore(db))
+    assert derived == []  # keys and guids come from the file
+    record = second.schema_by_id(ids.pop())
+    assert record.schema == shared and record.guid == legacy_guid(shared)
+    assert second.lookup("s2", RegisterRequest(shared)).version == 1
+    again = second.register("s5", RegisterRequest(shared))
+    assert again.id == record.id and again.content is record.content  # one object per content
+    second.close()
+
+
+LEGACY_DDL = """
+CREATE TABLE [schemas] ([subject] TEXT, [version] INTEGER, [id] INTEGER, [schema_type] TEXT, [schema] TEXT,
+  [references_json] TEXT, [metadata_json] TEXT, [rule_set_json] TEXT, [deleted] INTEGER, [ts] INTEGER,
+  PRIMARY KEY ([subject], [version]));
+CREATE TABLE [configs] ([key] TEXT PRIMARY KEY, [config_json] TEXT);
+CREATE TABLE [modes] ([key] TEXT PRIMARY KEY, [mode] TEXT);
+CREATE TABLE [contexts] ([context] TEXT PRIMARY KEY);
+CREATE TABLE [id_high_water] ([context] TEXT PRIMARY KEY, [max_id] INTEGER);
+"""
+
+
+def test_a_file_of_the_one_table_layout_is_migrated_in_place(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    base, evolved = avro("R", "a"), avro("R", "a", "b")
+    ref_schema = json.dumps({"type": "record", "name": "Uses", "fields": [{"name": "r", "type": "R"}]},
+                            separators=(",", ":"))
+    rows = [
+        ("orders", 1, 1, "AVRO", base, None, None, None, 0, 11),
+        ("orders", 2, 2, "AVRO", evolved, None, '{"properties":{"owner":"team"}}', None, 1, 12),
+        ("payments", 1, 1, "AVRO", base, None, None, None, 0, 13),
+        ("uses", 1, 3, "AVRO", ref_schema, '[{"name":"R","subject":"orders","version":1}]', None, None, 0, 14),
+        (":.ctx:orders", 1, 1, "AVRO", evolved, None, None, None, 0, 15),
+    ]
+    with sqlite3.connect(db) as conn:
+        conn.executescript(LEGACY_DDL)
+        conn.executemany("INSERT INTO schemas VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        conn.execute("INSERT INTO configs VALUES ('', '{\"compatibilityLevel\":\"NONE\"}')")
+        conn.execute("INSERT INTO contexts VALUES ('.ctx')")
+        conn.execute("INSERT INTO id_high_water VALUES ('.', 7)")
+    conn.close()
+
+    registry = Registry(SQLiteStore(db))
+    try:
+        assert registry.list_subjects() == ["orders", "payments", "uses", ":.ctx:orders"]
+        assert registry.list_versions("orders", deleted=True) == [1, 2]
+        assert registry.get_version("orders", 2, deleted=True).metadata == {"properties": {"owner": "team"}}
+        assert registry.get_version("orders", 2, deleted=True).ts == 12
+        assert registry.subjects_for_id(1) == ["orders", "payments"]
+        assert registry.schema_by_id(1).guid == legacy_guid(base)
+        assert registry.referenced_by("orders", 1) == [3]
+        assert registry.level_for("x") == "NONE"
+        assert registry.register("fresh", RegisterRequest(avro("Fresh", "z"))).id == 8  # high water kept
+    finally:
+        registry.close()
+    with sqlite3.connect(db) as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "schemas" not in tables and {"contents", "subjects", "versions"} <= tables
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM contents").fetchone() == (5,)  # base shared, +meta, +ref, +fresh
+    conn.close()
+    reopened = Registry(SQLiteStore(db))
+    assert reopened.schema_by_id(3).references[0].subject == "orders"
+    reopened.close()
+
+
+class CountingDict(dict):
+    """A dict that counts walks over it (iteration, keys, values, items)."""
+
+    walks = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        CountingDict.walks += 1
+        return super().__iter__()
+
+    def keys(self):  # type: ignore[override]
+        CountingDict.walks += 1
+        return super().keys()
+
+    def values(self):  # type: ignore[override]
+        CountingDict.walks += 1
+        return super().values()
+
+    def items(self):  # type: ignore[override]
+        CountingDict.walks += 1
+        return super().items()
+
+
+def test_single_schema_operations_walk_no_other_subject_and_no_version_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = Registry(SQLiteStore(tmp_path / "r.db"))
+    registry.set_config(None, {"compatibility": "BACKWARD"})
+    for s in range(30):
+        for v in range(1, 21):
+            registry.register(f"s{s}", RegisterRequest(avro(f"R{s}", *[f"f{i}" for i in range(v)])))
+    base = registry.register("base", RegisterRequest(avro("Base", "x")))
+    state = registry.state
+    state.subjects = CountingDict(state.subjects)
+    for subject in state.subjects.values():
+        subject.versions = CountingDict(subject.versions)
+    for index in (state.id_users, state.content_ids, state.guids, state.referrer_index):
+        assert isinstance(index, dict)
+    state.id_users = CountingDict(state.id_users)
+    state.content_ids = CountingDict(state.content_ids)
+    state.guids = CountingDict(state.guids)
+    state.referrer_index = CountingDict(state.referrer_index)
+    yielded = 0
+    newest_first = Subject.newest_first
+
+    def counted(self: Subject, *, deleted: bool = False) -> Iterator[records.SchemaRecord]:
+        nonlocal yielded
+        for record in newest_first(self, deleted=deleted):
+            yielded += 1
+            yield record
+
+    monkeypatch.setattr(Subject, "newest_first", counted)
+    CountingDict.walks = 0
+
+    fields = [f"f{i}" for i in range(21)]
+    added = registry.register("s7", RegisterRequest(avro("R7", *fields)))  # BACKWARD: checks the latest only
+    assert added.version == 21
+    assert registry.register("s7", RegisterRequest(avro("R7", *fields))).version == 21  # already there
+    assert registry.lookup("s3", RegisterRequest(avro("R3", "f0", "f1"))).version == 2
+    assert registry.schema_by_id(added.id).version == 21
+    assert registry.get_version("s9", "latest").version == 20
+    uses = json.dumps({"type": "record", "name": "Uses", "fields": [{"name": "b", "type": "Base"}]})
+    user = registry.register(
+        "uses", RegisterRequest(uses, references=(Reference("Base", "base", base.version),))
+    )
+    assert registry.referenced_by("base", 1) == [user.id]
+    assert registry.delete_version("s12", 20) == 20
+    assert registry.register("s12", RegisterRequest(avro("R12", *[f"f{i}" for i in range(20)]))).version == 21
+    assert registry.schema_by_guid(added.guid).id == added.id
+    assert CountingDict.walks == 0
+    assert yielded <= 8  # the newest version per check, no history
+    registry.close()
+
+
+def test_counts_kept_for_the_metrics_match_a_recount(tmp_path: Path) -> None:
+    registry = Registry(SQLiteStore(tmp_path / "r.db"))
+    registry.set_config(None, {"compatibility": "NONE"})
+    for s in ("a", "b", "c"):
+        for v in range(4):
+            registry.register(s, RegisterRequest(avro(f"R{v}", "x")))  # a, b, c share ids
+    registry.register("d", RegisterRequest(avro("Only", "y")))
+    registry.delete_version("a", 2)
+    registry.delete_version("a", 2, permanent=True)
+    registry.delete_subject("b")
+    registry.delete_subject("d")
+    registry.delete_subject("d", permanent=True)
+    registry.register("b", RegisterRequest(avro("R1", "x")))  # back under a new version, same id
+
+    def recount(state: Any) -> tuple[int, int, int]:
+        live = [r for subject in state.subjects.values() for r in subject.live()]
+        subjects = sum(1 for subject in state.subjects.values() if subject.live())
+        return subjects, len(live), len({(r.subject.startswith(":"), r.id) for r in live})
+
+    state = registry.state
+    assert (state.live_subjects, state.live_versions, state.live_ids) == recount(state) == (3, 8, 4)
+    registry.close()
+    reopened = Registry(SQLiteStore(tmp_path / "r.db"))
+    state = reopened.state
+    assert (state.live_subjects, state.live_versions, state.live_ids) == recount(state) == (3, 8, 4)
+    reopened.close()
