@@ -59,7 +59,7 @@ def test_export_import_round_trip_through_kafka(tmp_path: Path, kafka_bootstrap:
 def _store_with(path: Path, count: int) -> None:
     store = SQLiteStore(path)
     store.open(lambda record: None)
-    records = [SchemaRecord(f"s{i}", 1, i + 1, "AVRO", f'{{"type":"fixed","name":"F{i}","size":{i % 64 + 1}}}')
+    records = [SchemaRecord.of(f"s{i}", 1, i + 1, "AVRO", f'{{"type":"fixed","name":"F{i}","size":{i % 64 + 1}}}')
                for i in range(count)]
     for start in range(0, count, 5000):
         store.append(records[start:start + 5000])
@@ -127,7 +127,7 @@ def test_dek_registry_keys_travel_in_the_dump(tmp_path: Path, capsys) -> None:
     store.open(lambda record: None)
     kek = KekRecord("payments", "local-kms", "k1", {"region": "eu"}, "doc", shared=False, ts=5)
     dek = DekRecord("payments", "s-value", "AES256_GCM", 1, "d3JhcHBlZA==", ts=6)
-    store.append([SchemaRecord("s-value", 1, 1, "AVRO", '"string"'), kek, dek])
+    store.append([SchemaRecord.of("s-value", 1, 1, "AVRO", '"string"'), kek, dek])
     store.close()
     dump = tmp_path / "keys.jsonl"
     assert main(["export", "--db", str(source), "-o", str(dump)]) == 0

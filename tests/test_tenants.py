@@ -176,7 +176,7 @@ def test_a_stale_answer_cannot_be_cached_after_a_write(tmp_path: Path) -> None:
     answer is dropped. The write is made to happen right as the answer is stored."""
     registry = Registry(SQLiteStore(tmp_path / "race.db"))
     state = registry.state
-    newer = SchemaRecord(subject="x", version=1, id=1, schema_type="AVRO", schema='"string"')
+    newer = SchemaRecord.of("x", 1, 1, "AVRO", '"string"')
 
     class RacingCache(dict):
         """The response cache, with a write from another thread as each answer is stored."""

@@ -26,7 +26,15 @@ from typing import IO
 from ..stores import key_records
 from ..stores.base import Store
 from ..stores.kafka_records import KEY_TYPES, RecordFormatError, decode, encode
-from ..stores.records import DekRecord, DekTombstone, KekRecord, KekTombstone, Record, SchemaRecord
+from ..stores.records import (
+    DekRecord,
+    DekTombstone,
+    KekRecord,
+    KekTombstone,
+    Record,
+    SchemaRecord,
+    SubjectVersions,
+)
 from . import CommandError
 from .progress import Progress
 
@@ -81,7 +89,7 @@ def _store(args: argparse.Namespace, *, writer: bool) -> Store:
         raise CommandError(f"{args.db}: no such database file")
     from ..stores.sqlite import SQLiteStore
 
-    return SQLiteStore(args.db)
+    return SQLiteStore(args.db, streaming=True)
 
 
 # -- lines ---------------------------------------------------------------------------
@@ -174,8 +182,9 @@ def run_export(args: argparse.Namespace) -> int:
         out = _Output(args.output)
 
         def write(record: Record) -> None:
-            out.stream.write(dump_line(record))
-            progress.advance()
+            for one in record.versions if isinstance(record, SubjectVersions) else (record,):
+                out.stream.write(dump_line(one))
+                progress.advance()
 
         try:
             store.open(write)
@@ -251,7 +260,7 @@ class _Presence:
         self.schemas = False
 
     def __call__(self, record: Record) -> None:
-        self.schemas = self.schemas or isinstance(record, SchemaRecord)
+        self.schemas = self.schemas or isinstance(record, SchemaRecord | SubjectVersions)
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -19,7 +19,9 @@ Apply = Callable[[Record], None]
 class Store(ABC):
     @abstractmethod
     def open(self, apply: Apply) -> None:
-        """Replay every stored record into ``apply`` and keep it for later writes."""
+        """Replay every stored record into ``apply`` and keep it for later writes. A store
+        keeping its state in tables may replay a subject's versions as one
+        :class:`~registry.stores.records.SubjectVersions`."""
 
     @abstractmethod
     def append(self, records: Sequence[Record]) -> None:

@@ -152,8 +152,13 @@ class _Texts:
 
 
 class SQLiteStore(Store):
-    def __init__(self, path: str | Path) -> None:
+    """``streaming``: replay each version with its own content and text, in one pass that
+    holds nothing (for a reader keeping no state, such as export); otherwise a content is
+    one object shared by its versions and texts stay in the file until needed."""
+
+    def __init__(self, path: str | Path, *, streaming: bool = False) -> None:
         self.path = str(path)
+        self.streaming = streaming
         self._lock = threading.RLock()
         self._apply: Apply | None = None
         self._conn = _connect(self.path)
@@ -161,8 +166,6 @@ class SQLiteStore(Store):
             self._texts = _Texts(self._conn, self._lock)
         else:
             self._texts = _Texts(_connect(self.path), threading.RLock())
-        self._subject_rows: dict[str, int] = {}
-        self._added_subjects: list[str] = []  # rows inserted by the open transaction
         try:
             self._create_tables()
         except sqlite3.Error as exc:
@@ -218,18 +221,20 @@ class SQLiteStore(Store):
         conn = self._conn
         for (context,) in conn.execute("SELECT context FROM contexts ORDER BY context"):
             yield ContextRecord(context)
-        names: dict[int, str] = {}
-        for row, name in conn.execute("SELECT row, name FROM subjects"):
-            names[row] = name
-            self._subject_rows[name] = row
-        contents = self._contents()
-        make = SchemaRecord._make
-        rows = conn.execute("SELECT subject, version, id, content, deleted, ts FROM versions ORDER BY subject, version")
-        for row, versions in groupby(rows, itemgetter(0)):
-            name = names[row]
-            yield SubjectVersions(
-                name, [make((name, v, i, contents[c], d == 1, ts)) for _, v, i, c, d, ts in versions]
+        if self.streaming:
+            yield from self._versions_one_by_one()
+        else:
+            names = dict(conn.execute("SELECT row, name FROM subjects").fetchall())
+            contents = self._contents()
+            make = SchemaRecord._make
+            rows = conn.execute(
+                "SELECT subject, version, id, content, deleted, ts FROM versions ORDER BY subject, version"
             )
+            for row, versions in groupby(rows, itemgetter(0)):
+                name = names[row]
+                yield SubjectVersions(
+                    name, [make((name, v, i, contents[c], d == 1, ts)) for _, v, i, c, d, ts in versions]
+                )
         for key, config in conn.execute("SELECT key, config_json FROM configs"):
             yield ConfigRecord(key, _loads(config))
         for key, mode in conn.execute("SELECT key, mode FROM modes"):
@@ -243,6 +248,18 @@ class SQLiteStore(Store):
             "ORDER BY kek_name, subject, algorithm, version"
         ):
             yield DekRecord(kek_name, subject, algorithm, version, material, bool(deleted), ts or 0)
+
+    def _versions_one_by_one(self) -> Iterator[SchemaRecord]:
+        for subject, version, schema_id, deleted, ts, key, text_key, guid, schema_type, schema, refs, metadata, \
+                rule_set in self._conn.execute(
+            "SELECT s.name, v.version, v.id, v.deleted, v.ts, c.key, c.text_key, c.guid, c.schema_type, "
+            "c.schema, c.references_json, c.metadata_json, c.rule_set_json FROM versions v "
+            "JOIN subjects s ON s.row = v.subject JOIN contents c ON c.row = v.content ORDER BY v.subject, v.version"
+        ):
+            content = Content(
+                schema_type, _references(refs), _loads(metadata), _loads(rule_set), key, text_key or key, guid, schema
+            )
+            yield SchemaRecord(subject, version, schema_id, content, deleted == 1, ts)
 
     def _contents(self) -> dict[int, Content]:
         """Every content by row, its text left in the file."""
@@ -278,7 +295,6 @@ class SQLiteStore(Store):
         if self._apply is None:
             raise StoreError("Store is not open")
         with self._lock:
-            self._added_subjects.clear()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -286,8 +302,6 @@ class SQLiteStore(Store):
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
-                    for name in self._added_subjects:
-                        self._subject_rows.pop(name, None)
                     raise
             except sqlite3.Error as exc:
                 raise StoreError(f"Error while writing to the store: {exc}") from exc
@@ -305,22 +319,14 @@ class SQLiteStore(Store):
             execute("DELETE FROM contents WHERE row = ? AND NOT EXISTS (SELECT 1 FROM versions WHERE content = ?)",
                     (row, row))
         for row in subjects:
-            gone = execute(
-                "DELETE FROM subjects WHERE row = ? AND NOT EXISTS (SELECT 1 FROM versions WHERE subject = ?) "
-                "RETURNING name", (row, row)
-            ).fetchone()
-            if gone is not None:
-                self._subject_rows.pop(gone[0], None)
+            execute("DELETE FROM subjects WHERE row = ? AND NOT EXISTS (SELECT 1 FROM versions WHERE subject = ?)",
+                    (row, row))
 
-    def _subject_row(self, name: str) -> int:
-        row = self._subject_rows.get(name)
-        if row is None:
-            found = self._conn.execute("SELECT row FROM subjects WHERE name = ?", (name,)).fetchone()
-            if found is None:
-                found = self._conn.execute("INSERT INTO subjects (name) VALUES (?) RETURNING row", (name,)).fetchone()
-                self._added_subjects.append(name)
-            row = self._subject_rows[name] = found[0]
-        return row
+    def _subject_row(self, name: str, *, create: bool = True) -> int | None:
+        found = self._conn.execute("SELECT row FROM subjects WHERE name = ?", (name,)).fetchone()
+        if found is None and create:
+            found = self._conn.execute("INSERT INTO subjects (name) VALUES (?) RETURNING row", (name,)).fetchone()
+        return found[0] if found is not None else None
 
     def _content_row(self, content: Content) -> int:
         execute = self._conn.execute
@@ -371,7 +377,7 @@ class SQLiteStore(Store):
             if replaced is not None:
                 orphans.add(replaced)
         elif isinstance(record, SchemaTombstone | DeleteSubjectRecord | ClearSubjectRecord):
-            subject = self._subject_rows.get(record.subject)
+            subject = self._subject_row(record.subject, create=False)
             if subject is None:
                 return
             if isinstance(record, DeleteSubjectRecord):
