@@ -231,23 +231,6 @@ def reserved_fields(metadata: dict | None) -> list[str]:
     return java_hash_set_order(part.strip() for part in value.split(",") if part.strip())
 
 
-def has_top_level_field(schema: ParsedSchema, field: str) -> bool:
-    """Confluent's ``ParsedSchema.hasTopLevelField``: a field of the Avro record, of the
-    first Protobuf message, or a top-level JSON Schema property."""
-    schema_type = schema.schema_type
-    if schema_type == "AVRO":
-        root: Any = getattr(schema, "root", None)
-        return any(f.name == field for f in getattr(root, "fields", None) or ())
-    if schema_type == "PROTOBUF":
-        fdp = schema.file_descriptor_proto()  # type: ignore[attr-defined]
-        return bool(fdp.message_type) and any(f.name == field for f in fdp.message_type[0].field)
-    if schema_type == "JSON":
-        value = getattr(schema, "value", None)
-        properties = value.get("properties") if isinstance(value, dict) else None
-        return isinstance(properties, dict) and field in properties
-    return False
-
-
 def reserved_field_messages(
     new: ParsedSchema, new_metadata: dict | None, latest_metadata: dict | None, *, has_latest: bool
 ) -> list[str]:
@@ -257,7 +240,7 @@ def reserved_field_messages(
     updated = reserved_fields(new_metadata)
     if has_latest:
         messages += [RESERVED_FIELD_REMOVED % f for f in reserved_fields(latest_metadata) if f not in updated]
-    messages += [FIELD_CONFLICTS_WITH_RESERVED_FIELD % f for f in updated if has_top_level_field(new, f)]
+    messages += [FIELD_CONFLICTS_WITH_RESERVED_FIELD % f for f in updated if new.has_top_level_field(f)]
     return messages
 
 

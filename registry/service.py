@@ -40,7 +40,7 @@ from .errors import (
     VersionNotSoftDeleted,
     VersionSoftDeleted,
 )
-from .formats import ParsedSchema, Reference
+from .formats import DEFAULT_SCHEMA_TYPE, ParsedSchema, Reference
 from .schemas import SchemaInput, SchemaParser
 from .state import RegistryState, Subject
 from .stores.base import Store
@@ -74,7 +74,7 @@ class RegisterRequest:
     """``RegisterSchemaRequest``: the body of register, lookup and compatibility."""
 
     schema: str | None
-    schema_type: str = "AVRO"
+    schema_type: str = DEFAULT_SCHEMA_TYPE
     references: tuple[Reference, ...] = ()
     metadata: dict | None = None
     rule_set: dict | None = None

@@ -14,7 +14,7 @@ from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.schema_registry_client import RuleMode
 from confluent_kafka.serialization import SerializationError
 
-from registry.formats import Dependency, parse_schema
+from registry.formats import DEFAULT_SCHEMA_TYPE, Dependency, parse_schema
 
 from . import config as _config
 from . import wire
@@ -285,7 +285,7 @@ def resolve_dependencies(client: Any, schema: Schema, fmt: str | None = None,
         if key not in cache:
             registered = client.get_version(ref.subject, ref.version, True, fmt)
             deps = resolve_dependencies(client, registered.schema, fmt, cache)
-            cache[key] = parse_schema(registered.schema.schema_type or "AVRO", registered.schema.schema_str,
+            cache[key] = parse_schema(registered.schema.schema_type or DEFAULT_SCHEMA_TYPE, registered.schema.schema_str,
                                       deps, strict=False)
         out.append(Dependency(ref.name, cache[key], ref.subject, ref.version))
     return out

@@ -21,7 +21,7 @@ from confluent_kafka.schema_registry.schema_registry_client import RuleMode
 from confluent_kafka.serialization import SerializationError
 
 from registry.formats import parse_schema
-from registry.formats.jsonschema import JsonSchema, JsonValidationError, _floats
+from registry.formats.jsonschema import JsonSchema, JsonValidationError
 
 from ._base import (
     DESERIALIZER_DEFAULTS,
@@ -75,7 +75,7 @@ def fast_validator(schema: JsonSchema) -> Callable[[Any], bool] | None:
         return None
     try:
         cls = getattr(_rs, _RS_DRAFTS[schema.draft])
-        return cls(_floats(schema.value), validate_formats=False, offline=True).is_valid
+        return cls(schema.plain_value(), validate_formats=False, offline=True).is_valid
     except Exception:
         return None
 

@@ -516,6 +516,9 @@ class AvroSchema(ParsedSchema):
     def record_name(self) -> str | None:
         return None if isinstance(self.root, Union) else self.root.full_name
 
+    def has_top_level_field(self, name: str) -> bool:
+        return isinstance(self.root, Record) and name in self.root.field_map
+
     def incompatibilities(self, writer: ParsedSchema, policy: str = "STRICT") -> list[Incompatibility]:
         if not isinstance(writer, AvroSchema):
             return [Incompatibility("TYPE_MISMATCH", "/", "Incompatible because of different schema type")]

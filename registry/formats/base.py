@@ -8,11 +8,14 @@ schema of the same format.
 
 from __future__ import annotations
 
+import re
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
+
+import orjson
 
 from .positions import ElementPositions, Position
 
@@ -137,6 +140,10 @@ class ParsedSchema(ABC):
         """The name a record subject-name strategy would use, if any."""
         return None
 
+    def has_top_level_field(self, name: str) -> bool:
+        """Confluent's ``ParsedSchema.hasTopLevelField`` (what ``confluent:reserved`` fields may not be)."""
+        return False
+
     @abstractmethod
     def incompatibilities(self, writer: ParsedSchema, policy: str = "STRICT") -> list[Incompatibility]:
         """Why ``self`` (the reader, the new schema in a BACKWARD check)
@@ -149,9 +156,13 @@ class ParsedSchema(ABC):
 
 
 class SchemaFormat(ABC):
-    """One schema type: its name and its parser."""
+    """One schema type: its name and its parser, and what the registry, the gate and
+    the serdes decide about its texts."""
 
     schema_type: ClassVar[str]
+    imports_from_roots: ClassVar[bool] = False
+    """Whether the files a text names (:meth:`referenced_files`) are found under import
+    roots (Protobuf's ``proto_path``), rather than beside the text first, then at the root."""
 
     @abstractmethod
     def parse(self, text: str, dependencies: Sequence[Dependency] = (), *, strict: bool = True) -> ParsedSchema:
@@ -160,6 +171,26 @@ class SchemaFormat(ABC):
         ``strict`` is on for new registrations (Avro validates names and
         defaults); stored schemas are re-read with ``strict=False``.
         """
+
+    def element_count(self, text: str, limit: int) -> int:
+        """How many elements (fields, symbols, properties) ``text`` declares, counting
+        no further than past ``limit``; 0 when it cannot tell (the parser will answer)."""
+        return json_element_count(text, limit)
+
+    def check_escapes(self, text: str) -> None:
+        """InvalidSchemaError for a ``\\u`` escape of an unpaired UTF-16 surrogate: the
+        parsers accept one, then the text cannot be stored or answered as UTF-8."""
+        if unpaired_surrogate_escape(text):
+            raise InvalidSchemaError("Invalid schema: \\u escape of an unpaired UTF-16 surrogate in a string")
+
+    def answer_format(self, text: str) -> str | None:
+        """The :meth:`ParsedSchema.formatted` form to answer a registration of ``text`` in,
+        when a client expects back the form it sent; None for the canonical text."""
+        return None
+
+    def referenced_files(self, text: str) -> list[str]:
+        """Names of the schema files ``text`` itself refers to (imports, ``$ref`` URLs)."""
+        return []
 
     def element_positions(self, text: str) -> ElementPositions:
         """Where each element of ``text`` starts, by the paths its incompatibilities name
@@ -178,3 +209,45 @@ class SchemaFormat(ABC):
         """``issue`` as a sentence about the change from ``old`` to ``new``
         (``old`` None: not at hand), with the element's position."""
         return Explanation(f"{issue.error_type} at {issue.location}.")
+
+
+def json_element_count(text: str, limit: int) -> int:
+    """Objects and array items of a JSON text, counted up to past ``limit``; 0 for text
+    that is not JSON (or nested past the decoder's depth)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return 0
+    count = 0
+    stack = [value]
+    while stack and count <= limit:
+        item = stack.pop()
+        if isinstance(item, dict):
+            count += 1
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            count += len(item)
+            stack.extend(item)
+    return count
+
+
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.S)
+
+
+def unpaired_surrogate_escape(text: str, *, any_surrogate: bool = False) -> bool:
+    """Whether ``text`` holds a ``\\u`` escape of a UTF-16 surrogate without its other
+    half (of any surrogate with ``any_surrogate``)."""
+    if "\\u" not in text:
+        return False
+    pending_high = -1  # where a high-surrogate escape ended, waiting for its low half
+    for match in _ESCAPE.finditer(text):
+        code = int(match.group(1), 16) if match.group(1) else 0
+        is_high, is_low = 0xD800 <= code <= 0xDBFF, 0xDC00 <= code <= 0xDFFF
+        if any_surrogate and (is_high or is_low):
+            return True
+        if pending_high >= 0 and not (is_low and match.start() == pending_high):
+            return True
+        if is_low and pending_high < 0:
+            return True
+        pending_high = match.end() if is_high else -1
+    return pending_high >= 0

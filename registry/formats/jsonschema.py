@@ -79,6 +79,14 @@ class JsonSchema(ParsedSchema):
         title = self.value.get("title") if isinstance(self.value, dict) else None
         return title if isinstance(title, str) else None
 
+    def has_top_level_field(self, name: str) -> bool:
+        properties = self.value.get("properties") if isinstance(self.value, dict) else None
+        return isinstance(properties, dict) and name in properties
+
+    def plain_value(self) -> Any:
+        """The schema's JSON value with decimals as floats: what JSON validators read."""
+        return _floats(self.value)
+
     @cached_property
     def registry(self) -> Registry:
         """A ``referencing`` registry holding this schema and every dependency."""
@@ -132,7 +140,7 @@ class JsonSchema(ParsedSchema):
     @cached_property
     def _validator(self) -> jsonschema.protocols.Validator:
         return self._validator_class(
-            _floats(self.value), registry=self.registry,
+            self.plain_value(), registry=self.registry,
             format_checker=self._validator_class.FORMAT_CHECKER,
         )
 
@@ -173,6 +181,27 @@ class JsonSchemaFormat(SchemaFormat):
             _check_property_names(value)
         schema.check_references()
         return schema
+
+    def referenced_files(self, text: str) -> list[str]:
+        """The documents ``$ref``s name (the part before ``#``), other than absolute URLs."""
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return []
+        found: list[str] = []
+        stack = [document]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                ref = node.get("$ref")
+                if isinstance(ref, str):
+                    url = ref.split("#", 1)[0]
+                    if url and "://" not in url and url not in found:
+                        found.append(url)
+                stack.extend(v for k, v in node.items() if k != "$ref")
+            elif isinstance(node, list):
+                stack.extend(node)
+        return found
 
     def read_message(self, message: str) -> tuple[Incompatibility, bool] | None:
         return json_explain.read_message(message)

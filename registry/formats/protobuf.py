@@ -4,6 +4,7 @@ normalisation, and the compatibility check of compat-rules §2."""
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -12,13 +13,25 @@ from google.protobuf.descriptor import Descriptor
 
 from ..bounded import BoundedCache
 from . import protobuf_explain
-from .base import Dependency, Explanation, Incompatibility, InvalidSchemaError, ParsedSchema, SchemaFormat, SchemaText
+from .base import (
+    Dependency,
+    Explanation,
+    Incompatibility,
+    InvalidSchemaError,
+    ParsedSchema,
+    SchemaFormat,
+    SchemaText,
+    unpaired_surrogate_escape,
+)
 from .positions import ElementPositions, proto_positions
 from .protobuf_compat import Difference, Side, build_side, schema_differences
-from .protobuf_protoc import FileSet, compile_text, decode_serialized, link_serialized
+from .protobuf_protoc import MAX_NESTING, FileSet, compile_text, decode_serialized, link_serialized, nesting_depth
 from .protobuf_render import default_json_name, render
 
 _CACHE_BYTES = 32 * 1024 * 1024  # compiled files, estimated as 6 bytes per character of source
+
+
+_IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.MULTILINE)
 
 
 class ProtobufSchema(ParsedSchema):
@@ -63,6 +76,11 @@ class ProtobufSchema(ParsedSchema):
         if not fdp.message_type:
             return None
         return f"{fdp.package}.{fdp.message_type[0].name}" if fdp.package else fdp.message_type[0].name
+
+    def has_top_level_field(self, name: str) -> bool:
+        """A field of the first message (Confluent's ``ProtobufSchema.hasTopLevelField``)."""
+        fdp = self._files[self._main]
+        return bool(fdp.message_type) and any(f.name == name for f in fdp.message_type[0].field)
 
     def pool(self) -> descriptor_pool.DescriptorPool:
         """A private descriptor pool holding the schema and all its imports."""
@@ -199,6 +217,7 @@ class ProtobufFormat(SchemaFormat):
     """The ``PROTOBUF`` schema type."""
 
     schema_type: ClassVar[str] = "PROTOBUF"
+    imports_from_roots: ClassVar[bool] = True
 
     def parse(self, text: str, dependencies: Sequence[Dependency] = (), *, strict: bool = True) -> ProtobufSchema:
         if not isinstance(text, str) or not text.strip():
@@ -207,6 +226,29 @@ class ProtobufFormat(SchemaFormat):
         if not schema.canonical_string().strip():
             raise InvalidSchemaError("Empty schema: the file declares no package, option, import or type")
         return schema
+
+    def element_count(self, text: str, limit: int) -> int:
+        """Statements and blocks; 0 for text nested too deep to count (the parser answers 42201)."""
+        count = text.count(";") + text.count("{")
+        if count > limit and nesting_depth(text) > MAX_NESTING:
+            return 0
+        return count
+
+    def check_escapes(self, text: str) -> None:
+        """Any surrogate escape: protoc accepts one in a string, then the text cannot be answered as UTF-8."""
+        if unpaired_surrogate_escape(text, any_surrogate=True):
+            raise InvalidSchemaError("Invalid schema: \\u escape of a UTF-16 surrogate in a string")
+
+    def answer_format(self, text: str) -> str | None:
+        """A schema sent as a base64 ``FileDescriptorProto`` is answered in that form:
+        confluent-kafka caches the register answer's ``schema`` by id and its Protobuf
+        deserializer decodes it as base64. Base64 never holds ``;`` or ``{``, which every
+        ``.proto`` text does."""
+        return "serialized" if text and ";" not in text and "{" not in text else None
+
+    def referenced_files(self, text: str) -> list[str]:
+        """The files ``import``ed (also ``public`` and ``weak`` imports)."""
+        return _IMPORT.findall(text)
 
     def read_message(self, message: str) -> tuple[Incompatibility, bool] | None:
         return protobuf_explain.read_message(message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..formats import Dependency, ParsedSchema
+from ..formats import DEFAULT_SCHEMA_TYPE, Dependency, ParsedSchema
 from ..formats.base import SchemaText
 from . import GateError
 from .explain import OldVersion, findings, from_messages
@@ -19,7 +19,7 @@ MAX_REFERENCE_DEPTH = 64
 
 def schema_body(sf: SchemaFile, text: str, references: list[dict]) -> dict:
     body: dict = {"schema": text}
-    if sf.schema_type != "AVRO":
+    if sf.schema_type != DEFAULT_SCHEMA_TYPE:
         body["schemaType"] = sf.schema_type
     if references:
         body["references"] = references
@@ -79,7 +79,7 @@ def registered_schema(remote: RemoteRegistry, subject: str, version: int, depth:
         raise GateError(f"{subject} version {version}: references nested too deeply")
     found = remote.version(subject, version)
     text = str(found.get("schema", ""))
-    schema_type = str(found.get("schemaType") or "AVRO")
+    schema_type = str(found.get("schemaType") or DEFAULT_SCHEMA_TYPE)
     deps = []
     for ref in found.get("references") or []:
         dep = registered_schema(remote, str(ref["subject"]), int(ref["version"]), depth + 1)

@@ -22,7 +22,6 @@ The first entry whose glob matches a file wins.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
@@ -30,11 +29,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..formats import Dependency, InvalidSchemaError, ParsedSchema, parse_schema
+from ..formats import (
+    SCHEMA_TYPES,
+    Dependency,
+    InvalidSchemaError,
+    ParsedSchema,
+    format_of_file,
+    get_format,
+    parse_schema,
+    schema_type_named,
+)
 from . import GateError
 
-EXTENSION_FORMATS = {".avsc": "AVRO", ".proto": "PROTOBUF", ".json": "JSON"}
-FORMAT_ALIASES = {"AVRO": "AVRO", "PROTOBUF": "PROTOBUF", "PROTO": "PROTOBUF", "JSON": "JSON", "JSONSCHEMA": "JSON"}
 LEVELS = (
     "NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE",
 )
@@ -48,7 +54,6 @@ PLACEHOLDERS = {
 }
 OFFLINE_DEFAULT_LEVEL = "BACKWARD"
 
-_IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.MULTILINE)
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -163,9 +168,10 @@ class Project:
             raise GateError(f"{at} needs 'files' (a glob) and 'subject'")
         fmt = raw.get("format")
         if fmt is not None:
-            if str(fmt).upper() not in FORMAT_ALIASES:
-                raise GateError(f"{at}: unknown format {fmt!r} (AVRO, PROTOBUF or JSON)")
-            fmt = FORMAT_ALIASES[str(fmt).upper()]
+            named = schema_type_named(str(fmt))
+            if named is None:
+                raise GateError(f"{at}: unknown format {fmt!r} (one of {', '.join(SCHEMA_TYPES)})")
+            fmt = named
         subject = _string(raw["subject"], f"{at}: 'subject'")
         self._check_template(subject, at)
         references = raw.get("references", [])
@@ -199,9 +205,9 @@ class Project:
     def match(self, path: str) -> SchemaFile | None:
         for entry in self.entries:
             if entry.regex.match(path):
-                suffix = PurePosixPath(path).suffix.lower()
-                schema_type = entry.format or EXTENSION_FORMATS.get(suffix)
+                schema_type = entry.format or format_of_file(path)
                 if schema_type is None:
+                    suffix = PurePosixPath(path).suffix
                     raise GateError(f"{path}: cannot tell the schema format from '{suffix}'; set 'format' in its entry")
                 return SchemaFile(path, entry, schema_type)
         return None
@@ -252,50 +258,24 @@ class Project:
         return self.levels.get(subject) or sf.entry.level
 
     def references(self, sf: SchemaFile, text: str) -> list[RefSpec]:
-        """Explicit references of ``sf`` plus those found in its text: Protobuf
-        imports found under ``proto-paths`` and JSON Schema ``$ref``s naming a
-        file next to it (or under the root)."""
+        """Explicit references of ``sf`` plus the files its text names that exist: under
+        ``proto-paths`` for a format that imports from roots (Protobuf), else beside the
+        file or under the root (JSON Schema ``$ref``s)."""
         refs = list(sf.entry.references)
         named = {r.name for r in refs}
-        if sf.schema_type == "PROTOBUF":
-            for imported in _IMPORT.findall(text):
-                if imported in named:
-                    continue
-                for base in self.proto_paths:
-                    candidate = _norm(str(PurePosixPath(base) / imported))
-                    if (self.root / candidate).is_file():
-                        refs.append(RefSpec(imported, candidate))
-                        named.add(imported)
-                        break
-        elif sf.schema_type == "JSON":
-            try:
-                document = json.loads(text)
-            except ValueError:
-                return refs
-            for ref in _json_refs(document):
-                url = ref.split("#", 1)[0]
-                if not url or url in named or "://" in url:
-                    continue
-                for candidate in (_norm(str(PurePosixPath(sf.path).parent / url)), _norm(url)):
-                    if (self.root / candidate).is_file():
-                        refs.append(RefSpec(url, candidate))
-                        named.add(url)
-                        break
-        return refs
-
-
-def _json_refs(node: object) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                found.append(value)
+        fmt = get_format(sf.schema_type)
+        for name in fmt.referenced_files(text):
+            if name in named:
+                continue
+            if fmt.imports_from_roots:
+                candidates = [_norm(str(PurePosixPath(base) / name)) for base in self.proto_paths]
             else:
-                found += _json_refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            found += _json_refs(value)
-    return found
+                candidates = [_norm(str(PurePosixPath(sf.path).parent / name)), _norm(name)]
+            found = next((c for c in candidates if (self.root / c).is_file()), None)
+            if found is not None:
+                refs.append(RefSpec(name, found))
+                named.add(name)
+        return refs
 
 
 def _norm(path: str) -> str:
@@ -368,10 +348,10 @@ class Resolver:
         sf = self.project.match(path)
         if sf is not None:
             return sf.schema_type
-        suffix = PurePosixPath(path).suffix.lower()
-        if suffix not in EXTENSION_FORMATS:
+        schema_type = format_of_file(path)
+        if schema_type is None:
             raise GateError(f"{path}: cannot tell the schema format of this referenced file")
-        return EXTENSION_FORMATS[suffix]
+        return schema_type
 
     def dependencies(self, path: str, text: str, trail: tuple[str, ...] = ()) -> tuple[Dependency, ...]:
         if path in trail:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from ..access.caller import Caller
 from ..contracts import check_metadata, check_rule_set
 from ..errors import BadRequest
-from ..formats import Reference
+from ..formats import DEFAULT_SCHEMA_TYPE, Reference
 from ..service import RegisterRequest, Registry
 from ..stores.records import SchemaRecord
 from . import params
@@ -66,7 +66,7 @@ def _typed(body: dict, name: str, kind: type | tuple[type, ...], what: str) -> A
 def parse_register_request(body: dict) -> RegisterRequest:
     """``RegisterSchemaRequest`` from a JSON object; unknown fields are ignored."""
     schema = _typed(body, "schema", str, "a string")
-    schema_type = _typed(body, "schemaType", str, "a string") or "AVRO"
+    schema_type = _typed(body, "schemaType", str, "a string") or DEFAULT_SCHEMA_TYPE
     check_schema_size(schema_type.upper(), schema)
     raw_refs = _typed(body, "references", list, "a list of {name, subject, version}") or []
     references = []

@@ -10,19 +10,18 @@ and a deadline on each handler (408, so a slow request answers cleanly).
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable
 from typing import TypeVar
 
-import orjson
-
 from ..errors import InvalidSchema, RequestTimeout, SchemaTooLarge
+from ..formats import InvalidSchemaError, find_format
 from . import media
 
 T = TypeVar("T")
 
-# Elements: JSON objects and array items (Avro, JSON Schema), statements and
-# blocks (Protobuf). Real schemas stay far below; the engines are linear-ish in it.
+# Elements, as each format counts them (SchemaFormat.element_count): JSON objects and array
+# items, Protobuf statements and blocks. Real schemas stay far below; the engines are
+# linear-ish in it.
 MAX_SCHEMA_ELEMENTS = 10_000
 
 _limits = {"schema_elements": MAX_SCHEMA_ELEMENTS}
@@ -40,79 +39,20 @@ def max_schema_elements() -> int:
     return _limits["schema_elements"]
 
 
-def _json_elements(value: object, limit: int) -> int:
-    count = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            count += 1
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            count += len(item)
-            stack.extend(item)
-        else:
-            continue
-        if count > limit:
-            break
-    return count
-
-
-def _protobuf_elements(text: str) -> int:
-    return text.count(";") + text.count("{")
-
-
-def schema_elements(schema_type: str, text: str, limit: int) -> int:
-    """How many elements ``text`` declares (stops counting past ``limit``)."""
-    if schema_type == "PROTOBUF":
-        from ..formats.protobuf_protoc import MAX_NESTING, nesting_depth
-
-        count = _protobuf_elements(text)
-        if count > limit and nesting_depth(text) > MAX_NESTING:
-            return 0  # too deep rather than too large: the parser answers 42201
-        return count
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return 0  # not JSON (or nested past orjson's depth): the parser answers 42201
-    return _json_elements(value, limit)
-
-
-_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.S)
-
-
-def _check_surrogates(schema_type: str, text: str) -> None:
-    """42201 for a \\u escape of an unpaired UTF-16 surrogate (of any surrogate, in Protobuf):
-    the parsers accept one, then the text cannot be stored or answered as UTF-8."""
-    if "\\u" not in text:
-        return
-    pending_high = -1  # where a high-surrogate escape ended, waiting for its low half
-    for match in _ESCAPE.finditer(text):
-        code = int(match.group(1), 16) if match.group(1) else 0
-        is_high, is_low = 0xD800 <= code <= 0xDBFF, 0xDC00 <= code <= 0xDFFF
-        if (is_high or is_low) and schema_type == "PROTOBUF":
-            raise InvalidSchema("Invalid schema: \\u escape of a UTF-16 surrogate in a string")
-        if pending_high >= 0 and not (is_low and match.start() == pending_high):
-            break
-        if is_low and pending_high < 0:
-            break
-        pending_high = match.end() if is_high else -1
-    else:
-        if pending_high < 0:
-            return
-    raise InvalidSchema("Invalid schema: \\u escape of an unpaired UTF-16 surrogate in a string")
-
-
 def check_schema_size(schema_type: str, text: str | None) -> None:
-    """42201 for an unpaired surrogate escape; 42209 when the schema declares more
-    elements than the limit allows."""
-    if text:
-        _check_surrogates(schema_type, text)
+    """42201 for an escape the text cannot be kept with (an unpaired surrogate); 42209 when
+    the schema declares more elements than the limit allows. Each format counts its own."""
+    fmt = find_format(schema_type)
+    if fmt is None or not text:
+        return  # an unknown type: the registration answers 42201 for it
+    try:
+        fmt.check_escapes(text)
+    except InvalidSchemaError as exc:
+        raise InvalidSchema(str(exc)) from None
     limit = _limits["schema_elements"]
-    if not limit or not text or len(text) < limit:
+    if not limit or len(text) < limit:
         return
-    count = schema_elements(schema_type, text, limit)
-    if count > limit:
+    if fmt.element_count(text, limit) > limit:
         raise SchemaTooLarge(f"Schema too large: more than {limit} elements (fields, symbols, properties)")
 
 

@@ -6,6 +6,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..formats import find_format
 from ..service import RegisterRequest
 from . import params
 from .api import Api, parse_register_request
@@ -16,15 +17,10 @@ from .routing import Router
 
 
 def _echo_format(body: RegisterRequest) -> str | None:
-    """Answer a Protobuf schema sent as a base64 ``FileDescriptorProto`` in that form.
-
-    confluent-kafka caches the register answer's ``schema`` by id and its
-    Protobuf deserializer decodes that as base64, so the form must be the one sent.
-    Base64 never holds ``;`` or ``{``, which every ``.proto`` text does."""
-    text = body.schema or ""
-    if body.schema_type == "PROTOBUF" and text and ";" not in text and "{" not in text:
-        return "serialized"
-    return None
+    """The form to answer a registration in: the one it was sent in, where the format says
+    a client expects that (a Protobuf schema sent as a base64 ``FileDescriptorProto``)."""
+    fmt = find_format(body.schema_type)
+    return fmt.answer_format(body.schema or "") if fmt is not None else None
 
 
 def add_routes(router: Router, api: Api) -> None:

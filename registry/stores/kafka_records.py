@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from .. import config as cfg
+from ..formats import DEFAULT_SCHEMA_TYPE
 from ..formats.base import Reference
 from .records import (
     ClearSubjectRecord,
@@ -107,7 +108,7 @@ def context_key(context: str) -> bytes:
 
 def schema_value(record: SchemaRecord) -> dict:
     body: dict[str, Any] = {"subject": record.subject, "version": record.version, "id": record.id}
-    if record.schema_type != "AVRO":
+    if record.schema_type != DEFAULT_SCHEMA_TYPE:
         body["schemaType"] = record.schema_type
     if record.references:
         body["references"] = [r.to_json() for r in record.references]
@@ -211,7 +212,7 @@ def decode(key: bytes | None, value: bytes | None) -> Record | None:
                 v.get("subject") or subject,
                 int(v.get("version", k["version"])),
                 int(v["id"]),
-                str(v.get("schemaType") or "AVRO").upper(),
+                str(v.get("schemaType") or DEFAULT_SCHEMA_TYPE).upper(),
                 str(v["schema"]),
                 refs,
                 v.get("metadata") or None,
