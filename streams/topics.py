@@ -11,6 +11,7 @@ from streams.config import StreamsConfig
 from streams.topology import Topology, TopologyError
 
 SOURCE_WAIT_S = 5.0  # how long a missing source topic is looked for before the start fails
+CREATED_WAIT_S = 30.0  # how long topics this start created may take to show in the metadata
 
 
 def partition_counts(admin: AdminClient, topics: list[str], timeout: float = 10.0) -> dict[str, int]:
@@ -86,6 +87,15 @@ def prepare_topics(topology: Topology, config: StreamsConfig, admin: AdminClient
             except KafkaException as exc:
                 if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                     raise
+        # A subscription made before a new topic reaches the metadata leaves it unassigned until the
+        # next refresh (minutes): a join would wait for that input and never see it.
+        names = [topic.topic for topic in create]
+        deadline = time.monotonic() + CREATED_WAIT_S
+        while len(partition_counts(admin, names)) < len(names):
+            if time.monotonic() > deadline:
+                raise TopologyError(f"internal topics created but not in the metadata after {CREATED_WAIT_S:.0f} s: "
+                                    f"{sorted(set(names) - set(partition_counts(admin, names)))}")
+            time.sleep(0.1)
     result = {binding(t): n for t, n in counts.items()}
     result.update({name: n for name, (n, _) in wanted_topics.items()})
     result.update(existing)
