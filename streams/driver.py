@@ -144,12 +144,16 @@ class TopologyTestDriver:
     def create_input_topic(
         self, topic: str, key_serializer: Serializer | None = None, value_serializer: Serializer | None = None
     ) -> TestInputTopic:
-        return TestInputTopic(self, topic, key_serializer, value_serializer)
+        """A topic to pipe records into; serializers left out are the default serdes'."""
+        return TestInputTopic(self, topic, key_serializer or self.binding.key_serde.serializer,
+                              value_serializer or self.binding.value_serde.serializer)
 
     def create_output_topic(
         self, topic: str, key_deserializer: Deserializer | None = None, value_deserializer: Deserializer | None = None
     ) -> TestOutputTopic:
-        return TestOutputTopic(self, topic, key_deserializer, value_deserializer)
+        """A topic to read results from; deserializers left out are the default serdes'."""
+        return TestOutputTopic(self, topic, key_deserializer or self.binding.key_serde.deserializer,
+                               value_deserializer or self.binding.value_serde.deserializer)
 
     def internal_topic(self, name: str) -> str:
         """Real name of a repartition topic reference (``<application.id>-<name>``)."""

@@ -8,10 +8,13 @@ line that starts a server in the background (``… &``) is followed by a wait fo
 ``$ command`` lines with their output is run command by command and the output compared,
 ``…`` matching anything. TOML blocks must parse. A block that cannot run here is listed in
 :data:`NOT_RUN` with the reason; a block that is neither run nor listed fails the test.
+:data:`SETUP` prepares what a block leaves to the reader; :data:`EXPECTED` and :data:`AFTER`
+check what it printed and what it did.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -27,6 +30,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.security_support import make_pki
 from tests.server import REPO, free_port
@@ -45,8 +50,6 @@ NOT_RUN = {
     "schemahub check --registry http://registry:8081 [FILES…]": "a synopsis with placeholders; "
                                                                  "tests/test_gate_*.py run every form",
     "SCHEMAHUB_FUZZ_EXAMPLES=20000": "a long fuzzing run by design; tests/test_fuzz_formats.py runs the short one",
-    "from confluent_kafka.serialization import IntegerSerializer": "the streams pipeline needs its serializers and "
-                                                                   "runs until stopped: issue #11 makes it runnable",
 }
 
 # A block's first line → what its output must hold (the results its comments promise).
@@ -56,6 +59,7 @@ EXPECTED = {
     "from confluent_kafka.schema_registry import Schema": ["2"],
     "# from confluent_kafka.schema_registry import SchemaRegistryClient": ["{'id': 'o-1', 'qty': 2}"],
     "schemahub export --db schemahub.db": [],
+    "from streams import JoinWindows": ["[('o-1', {'amount': 1200, 'order_id': 'o-1', 'paid': 'pay-1'})]"],
 }
 
 
@@ -99,6 +103,8 @@ def test_every_block_runs_or_says_why_not():
         assert sum(1 for b in blocks if b.key(NOT_RUN) == key) == 1, f"NOT_RUN names no single block: {key}"
     for key in EXPECTED:
         assert any(b.key(EXPECTED) == key and _runnable(b) for b in blocks), f"EXPECTED names no run block: {key}"
+    for key in AFTER:
+        assert any(b.key(AFTER) == key and _runnable(b) for b in blocks), f"AFTER names no run block: {key}"
     assert sum(_runnable(b) for b in blocks) >= 8
 
 
@@ -225,9 +231,48 @@ def _secure_directory(reader: Reader) -> Path:
     return directory
 
 
+def _orders_and_payments(reader: Reader) -> Path:
+    """JSON orders keyed by customer (one of zero amount) and payments for two of them, on fresh topics
+    ("orders" here is not the serde example's topic of Avro records)."""
+    reader.topic = f"orders-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": reader.kafka})
+    for future in admin.create_topics([NewTopic(t, 3, 1) for t in (reader.topic, "payments")]).values():
+        future.result()
+    now = int(time.time() * 1000)
+    producer = Producer({"bootstrap.servers": reader.kafka, "partitioner": "murmur2_random"})
+    for topic, key, value, ts in ((reader.topic, "ann", {"order_id": "o-1", "amount": 1200}, now),
+                                  (reader.topic, "bob", {"order_id": "o-2", "amount": 0}, now + 1000),
+                                  (reader.topic, "ann", {"order_id": "o-3", "amount": 50}, now + 2000),
+                                  ("payments", "o-1", "pay-1", now + 60_000), ("payments", "o-3", "pay-3", now + 61_000)):
+        producer.produce(topic, json.dumps(value).encode(), key.encode(), timestamp=ts)
+    assert producer.flush(30) == 0
+    return reader.root
+
+
 SETUP: dict[str, Callable[[Reader], Path]] = {
     "schemahub check --against origin/main schemas/order.avsc": _git_project,
     "schemahub serve --auth-file users.toml": _secure_directory,
+    "from streams import JoinWindows": _orders_and_payments,
+}
+
+
+def _joined_orders(reader: Reader) -> None:
+    """The streams example on Kafka joined both paid orders, once each."""
+    consumer = Consumer({"bootstrap.servers": reader.kafka, "group.id": f"readme-{uuid.uuid4().hex}",
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    consumer.subscribe(["enriched-orders"])
+    joined: list[tuple[str, dict]] = []
+    deadline = time.monotonic() + 30  # a hang guard: the output was committed before run() returned
+    while len(joined) < 2 and time.monotonic() < deadline:
+        joined += [(m.key().decode(), json.loads(m.value())) for m in consumer.consume(10, 0.5) if m.error() is None]
+    consumer.close()
+    assert sorted(joined) == [("o-1", {"order_id": "o-1", "amount": 1200, "paid": "pay-1"}),
+                              ("o-3", {"order_id": "o-3", "amount": 50, "paid": "pay-3"})]
+
+
+# What a block must have done, checked after it ran, by the block's first line.
+AFTER: dict[str, Callable[[Reader], None]] = {
+    "from streams import JoinWindows": _joined_orders,
 }
 
 
@@ -259,6 +304,9 @@ def test_readme_blocks_run(reader: Reader):
             output = reader.python(block)
         for expected in EXPECTED.get(block.key(EXPECTED) or "", []):
             assert expected in output, f"README line {block.line}: {expected!r} not in:\n{output}"
+        check = AFTER.get(block.key(AFTER) or "")
+        if check:
+            check(reader)
         ran += 1
         print(f"README line {block.line}: {time.monotonic() - started:.1f} s")
     print(f"ran {ran} README blocks")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka.serialization import IntegerDeserializer, IntegerSerializer, StringDeserializer, StringSerializer
 
-from streams import Grouped, Repartitioned, StreamsBuilder, TopologyError, TopologyTestDriver
+from streams import Grouped, Repartitioned, Serdes, StreamsBuilder, TopologyError, TopologyTestDriver
 
 S, D = StringSerializer(), StringDeserializer()
 
@@ -161,12 +161,12 @@ def test_deserialization_and_processing_errors_go_to_dead_letter_topic():
     builder = StreamsBuilder()
     builder.stream("in", D, IntegerDeserializer()).map_values(lambda v: 100 // v).to("out", S, IntegerSerializer())
     driver = TopologyTestDriver(builder.build(), {"application.id": "app"})
-    raw = driver.create_input_topic("in", S, None)
+    raw = driver.create_input_topic("in", S, Serdes.bytes().serializer)
     raw.pipe_input("bad", b"xyz", 1)
     raw.pipe_input("zero", IntegerSerializer()(0, None), 2)
     raw.pipe_input("ok", IntegerSerializer()(5, None), 3)
     assert driver.create_output_topic("out", D, IntegerDeserializer()).read_key_values() == [("ok", 20)]
-    dlq = driver.create_output_topic("app-dlq", D, None).read_records()
+    dlq = driver.create_output_topic("app-dlq", D, Serdes.bytes().deserializer).read_records()
     assert [r.key for r in dlq] == ["bad", "zero"]
     assert dlq[0].value == b"xyz"
     headers = [dict(r.headers) for r in dlq]

@@ -116,8 +116,9 @@ def test_default_serdes_read_and_write_topics_without_explicit_serdes():
     builder = StreamsBuilder()
     builder.stream("in").map_values(lambda v: {**v, "seen": True}).to("out")
     driver = TopologyTestDriver(builder.build())
-    driver.create_input_topic("in").pipe_input(b"k", b'{"n":1}', 5)
+    driver.create_input_topic("in").pipe_input("k", {"n": 1}, 5)
     assert driver.outputs["out"][0][:3] == (b"k", b'{"n":1,"seen":true}', 5)
+    assert driver.create_output_topic("out").read_key_values() == [("k", {"n": 1, "seen": True})]
 
 
 def test_repartition_topics_are_written_with_known_or_default_serdes_not_pickle():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka.serialization import IntegerSerializer, StringDeserializer, StringSerializer
 
-from streams import SessionWindows, StreamsBuilder, Suppressed, TimeWindows, TopologyTestDriver, Windowed
+from streams import Serdes, SessionWindows, StreamsBuilder, Suppressed, TimeWindows, TopologyTestDriver, Windowed
 
 S, D = StringSerializer(), StringDeserializer()
 
@@ -116,7 +116,7 @@ def test_final_result_timestamp_is_max_of_window_records():
     topic = driver.create_input_topic("in", S, S)
     for ts in (7, 3, 9, 10):
         topic.pipe_input("k", "v", ts)
-    (record,) = driver.create_output_topic("out", D, None).read_records()
+    (record,) = driver.create_output_topic("out", D, Serdes.bytes().deserializer).read_records()
     assert (record.key, record.timestamp) == ("k@0", 9)
 
 
