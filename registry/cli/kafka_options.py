@@ -25,6 +25,11 @@ def add_kafka_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--topic", default=env("SCHEMAHUB_TOPIC", "_schemas"), help="store topic (SCHEMAHUB_TOPIC)")
     group.add_argument(
+        "--dek-registry-topic", default=env("SCHEMAHUB_DEK_REGISTRY_TOPIC"),
+        help="DEK Registry topic (SCHEMAHUB_DEK_REGISTRY_TOPIC; default _dek_registry_keys beside _schemas, "
+             "TOPIC-dek-registry-keys beside another store topic)",
+    )
+    group.add_argument(
         "--group-id", default=env("SCHEMAHUB_GROUP_ID", "schema-registry"),
         help="leader election group: one per registry cluster (SCHEMAHUB_GROUP_ID)",
     )
@@ -56,4 +61,5 @@ def open_kafka_store(args: argparse.Namespace):
         group_id=args.group_id,
         advertised_url=advertised_url(args),
         leader_eligible=args.leader_eligibility,
+        keys_topic=args.dek_registry_topic,
     )

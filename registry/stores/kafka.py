@@ -17,6 +17,11 @@
 * :meth:`KafkaStore.append` writes the records in one transaction
   (``acks=all``, idempotent) and returns once the reader has applied the
   last of them (an offset watcher); a deposed leader's commit is fenced.
+* DEK Registry records (KEKs, DEKs) live in their own compacted topic, as
+  Confluent's ``_dek_registry_keys`` in its format (``keys_topic``; by default
+  that name next to ``_schemas``, ``<topic>-dek-registry-keys`` next to any
+  other store topic). The same transactions write both topics; the reader
+  applies both, and a new leader catches up with both before it writes.
 """
 
 from __future__ import annotations
@@ -37,7 +42,15 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from ..errors import LeaderNotKnown, StoreError, StoreTimeout
 from ..subjects import context_of
 from .base import Apply, Store
-from .kafka_records import NOOP_KEY, RecordFormatError, decode, encode
+from .kafka_records import (
+    KEY_RECORDS,
+    NOOP_KEY,
+    RecordFormatError,
+    decode,
+    decode_key_record,
+    encode,
+    encode_key_record,
+)
 from .records import (
     ClearSubjectRecord,
     DeleteSubjectRecord,
@@ -117,9 +130,11 @@ class KafkaStore(Store):
         write_timeout: float = 10.0,
         session_timeout_ms: int = 6000,
         client_config: dict[str, Any] | None = None,
+        keys_topic: str | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.keys_topic = keys_topic or ("_dek_registry_keys" if topic == "_schemas" else f"{topic}-dek-registry-keys")
         self.group_id = group_id
         self.election_topic = election_topic_for(group_id)
         self.transactional_id = f"schemahub-{group_id}-{topic}"
@@ -135,6 +150,7 @@ class KafkaStore(Store):
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._position = 0  # next offset of the topic to apply: everything before is applied
+        self._keys_position = 0  # the same for the keys topic
         self._seen_end = -1  # the topic's end offset as of the reader's last fetch (-1: unknown yet)
         self._index = _IdIndex()
         self._leader: tuple[str | None, str | None] = (None, None)  # announced (url, instance)
@@ -193,6 +209,7 @@ class KafkaStore(Store):
         self._apply = apply
         admin = self._admin()
         self._ensure_topic(admin, self.topic)
+        self._ensure_topic(admin, self.keys_topic)
         self._ensure_topic(admin, self.election_topic)
         reader = Consumer(
             {
@@ -208,16 +225,18 @@ class KafkaStore(Store):
         self._reader = reader
         try:
             end = self.end_offset(self.init_timeout)
+            keys_end = self.end_offset(self.init_timeout, self.keys_topic)
         except KafkaException as exc:
             reader.close()
             raise StoreError(f"Cannot read the end offset of {self.topic}: {exc.args[0].str()}") from None
         self._seen_end = end
         reader.assign(
-            [TopicPartition(self.topic, 0, OFFSET_BEGINNING), TopicPartition(self.election_topic, 0, OFFSET_BEGINNING)]
+            [TopicPartition(self.topic, 0, OFFSET_BEGINNING), TopicPartition(self.keys_topic, 0, OFFSET_BEGINNING),
+             TopicPartition(self.election_topic, 0, OFFSET_BEGINNING)]
         )
         self._spawn("schemahub-reader", self._read_loop)
         started = time.monotonic()
-        if not self._wait_position(end, self.init_timeout):
+        if not (self._wait_position(end, self.init_timeout) and self._wait_keys(keys_end, self.init_timeout)):
             self.close()
             raise StoreError(f"Could not read {self.topic} up to offset {end} within {self.init_timeout:.0f}s")
         log.info("replayed %s up to offset %d in %.2fs", self.topic, end, time.monotonic() - started)
@@ -247,7 +266,7 @@ class KafkaStore(Store):
             except (KafkaException, RuntimeError) as exc:  # pragma: no cover - consumer closed under us
                 log.warning("reader: %s", exc)
                 continue
-            position = None
+            position = keys_position = None
             for msg in messages:
                 err = msg.error()
                 offset = int(msg.offset() or 0)
@@ -255,19 +274,27 @@ class KafkaStore(Store):
                     if err.code() == KafkaError._PARTITION_EOF:
                         if msg.topic() == self.topic:
                             position = max(position or 0, offset)
+                        elif msg.topic() == self.keys_topic:
+                            keys_position = max(keys_position or 0, offset)
                     else:
                         log.warning("reader: %s", err.str())
                     continue
                 if msg.topic() == self.election_topic:
                     self._on_leader_record(msg.key(), msg.value())
                     continue
+                if msg.topic() == self.keys_topic:
+                    self._on_key_record(offset, msg.key(), msg.value())
+                    keys_position = max(keys_position or 0, offset + 1)
+                    continue
                 self._on_record(offset, msg.key(), msg.value())
                 position = max(position or 0, offset + 1)
-            if position is not None:
+            if position is not None or keys_position is not None:
                 with self._cond:
-                    if position > self._position:
+                    if position is not None and position > self._position:
                         self._position = position
-                        self._cond.notify_all()
+                    if keys_position is not None and keys_position > self._keys_position:
+                        self._keys_position = keys_position
+                    self._cond.notify_all()
 
     def _on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
         try:
@@ -292,6 +319,20 @@ class KafkaStore(Store):
         except Exception:  # a bad record must not stop the reader
             log.exception("cannot apply %s offset %d", self.topic, offset)
 
+    def _on_key_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
+        try:
+            record = decode_key_record(key, value)
+        except RecordFormatError as exc:
+            log.warning("skipping %s offset %d: %s", self.keys_topic, offset, exc)
+            return
+        if record is None:
+            return
+        assert self._apply is not None
+        try:
+            self._apply(record)
+        except Exception:  # a bad record must not stop the reader
+            log.exception("cannot apply %s offset %d", self.keys_topic, offset)
+
     def _on_leader_record(self, key: bytes | None, value: bytes | None) -> None:
         if key != LEADER_KEY:
             return
@@ -310,8 +351,15 @@ class KafkaStore(Store):
                 self._position >= offset
             )
 
-    def end_offset(self, timeout: float) -> int:
-        """The topic's current end offset (a consumer of its own: the reader's is busy polling)."""
+    def _wait_keys(self, offset: int, timeout: float) -> bool:
+        """Wait until every keys-topic record before ``offset`` is applied."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._keys_position >= offset or self._stop.is_set(), timeout) and (
+                self._keys_position >= offset
+            )
+
+    def end_offset(self, timeout: float, topic: str | None = None) -> int:
+        """A topic's current end offset (a consumer of its own: the reader's is busy polling)."""
         with self._offsets_lock:
             if self._offsets is None:
                 self._offsets = Consumer(
@@ -321,7 +369,8 @@ class KafkaStore(Store):
                         "enable.auto.commit": False,
                     }
                 )
-            return int(self._offsets.get_watermark_offsets(TopicPartition(self.topic, 0), timeout=timeout)[1])
+            partition = TopicPartition(topic or self.topic, 0)
+            return int(self._offsets.get_watermark_offsets(partition, timeout=timeout)[1])
 
     def replay_lag(self) -> int | None:
         """Offsets between the topic's end, as the reader's last fetch saw it, and the next record to
@@ -426,7 +475,12 @@ class KafkaStore(Store):
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            if not self._wait_position(noop + 1, self.init_timeout):
+            try:  # the former leader's transactions are settled: the keys topic's end is final
+                keys_end = self.end_offset(self.write_timeout, self.keys_topic)
+            except KafkaException as exc:
+                log.warning("cannot read the end of %s (%s); retrying", self.keys_topic, exc)
+                continue
+            if not (self._wait_position(noop + 1, self.init_timeout) and self._wait_keys(keys_end, self.init_timeout)):
                 log.warning("leader could not catch up with %s; retrying", self.topic)
                 continue
             with self._cond:
@@ -539,19 +593,26 @@ class KafkaStore(Store):
             if pinned is not None and pinned != term:
                 raise StoreError("Leadership changed while the request was being handled; retry")
             offsets: list[int] = []
+            key_offsets: list[int] = []
             failures: list[str] = []
 
             def delivered(err: KafkaError | None, msg: Any) -> None:
                 if err is not None:
                     failures.append(err.str())
+                elif msg.topic() == self.keys_topic:
+                    key_offsets.append(msg.offset())
                 else:
                     offsets.append(msg.offset())
 
             try:
                 producer.begin_transaction()
                 for record in records:
-                    key, value = encode(record)
-                    producer.produce(self.topic, key=key, value=value, on_delivery=delivered)
+                    if isinstance(record, KEY_RECORDS):
+                        key, value = encode_key_record(record)
+                        producer.produce(self.keys_topic, key=key, value=value, on_delivery=delivered)
+                    else:
+                        key, value = encode(record)
+                        producer.produce(self.topic, key=key, value=value, on_delivery=delivered)
                 producer.commit_transaction(self.write_timeout)
             except KafkaException as exc:
                 err = exc.args[0]
@@ -571,11 +632,12 @@ class KafkaStore(Store):
                 if err.code() == KafkaError._TIMED_OUT or (err.retriable() and not err.fatal()):
                     raise StoreTimeout(f"Write to {self.topic} timed out: {err.str()}") from None
                 raise StoreError(f"Error while writing to {self.topic}: {err.str()}") from None
-            if failures or not offsets:
+            if failures or not (offsets or key_offsets):
                 raise StoreError(f"Error while writing to {self.topic}: {failures[0] if failures else 'no offset'}")
-            last = max(offsets)
-            if not self._wait_position(last + 1, self.write_timeout):
-                raise StoreTimeout(f"Write to {self.topic} at offset {last} was not read back in time")
+            if offsets and not self._wait_position(max(offsets) + 1, self.write_timeout):
+                raise StoreTimeout(f"Write to {self.topic} at offset {max(offsets)} was not read back in time")
+            if key_offsets and not self._wait_keys(max(key_offsets) + 1, self.write_timeout):
+                raise StoreTimeout(f"Write to {self.keys_topic} at offset {max(key_offsets)} was not read back in time")
 
     def close(self) -> None:
         if self._closed:
