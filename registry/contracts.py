@@ -91,25 +91,124 @@ def check_rule_set(value: Any, where: str = "ruleSet") -> dict | None:
     for group in RULE_GROUPS:
         if cleaned.get(group):
             cleaned[group] = [_non_empty(rule) or {} for rule in cleaned[group]]
-    return _non_empty(cleaned)
+    return normalize_rule_set(_non_empty(cleaned))
+
+
+NAME_MAX_LENGTH = 256
+MIGRATION_MODES = frozenset({"UPGRADE", "DOWNGRADE", "UPDOWN"})
+DOMAIN_MODES = frozenset({"WRITE", "READ", "WRITEREAD"})
+TWO_ACTION_MODES = frozenset({"WRITEREAD", "UPDOWN"})
+_GROUP_MODES = {"migrationRules": (MIGRATION_MODES, "Migration rules can only be UPGRADE, DOWNGRADE, UPDOWN"),
+                "domainRules": (DOMAIN_MODES, "Domain rules can only be WRITE, READ, WRITEREAD"),
+                "encodingRules": (DOMAIN_MODES, "Encoding rules can only be WRITE, READ, WRITEREAD")}
+
+
+def _check_rule_name(name: Any) -> None:
+    """Confluent's ``Rule.validateName``: an identifier (letter or ``_``, then letters, digits, ``_``, ``-``)."""
+    if name is None:
+        raise InvalidRuleSet("Missing rule name")
+    if not name:
+        raise InvalidRuleSet("Empty rule name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise InvalidRuleSet("Rule name too long")
+    if not (name[0].isalpha() or name[0] == "_"):
+        raise InvalidRuleSet(f"Illegal initial character in rule name: {name}")
+    if not all(c.isalnum() or c in "_-" for c in name[1:]):
+        raise InvalidRuleSet(f"Illegal character in rule name: {name}")
+
+
+def normalize_rule_set(rule_set: dict | None) -> dict | None:
+    """Rules as Confluent stores them: a missing ``kind`` is TRANSFORM, a missing ``mode`` WRITEREAD;
+    enum values in upper case (400 for one that is not a kind or a mode, as Jackson's binding)."""
+    if rule_set is None:
+        return None
+    out = dict(rule_set)
+    for group in RULE_GROUPS:
+        rules = out.get(group)
+        if not rules:
+            continue
+        normalized = []
+        for rule in rules:
+            rule = dict(rule)
+            kind = str(rule.get("kind") or "TRANSFORM").upper()
+            mode = str(rule.get("mode") or "WRITEREAD").upper()
+            if kind not in RULE_KINDS:
+                raise BadRequest(f"Field 'kind' must be one of {', '.join(sorted(RULE_KINDS))}, not {rule['kind']!r}")
+            if mode not in RULE_MODES:
+                raise BadRequest(f"Field 'mode' must be one of {', '.join(sorted(RULE_MODES))}, not {rule['mode']!r}")
+            normalized.append(_ordered({**rule, "kind": kind, "mode": mode}))
+        out[group] = normalized
+    return out
+
+
+_RULE_ORDER = ("name", "doc", "kind", "mode", "type", "tags", "params", "expr", "onSuccess", "onFailure", "disabled")
+
+
+def _ordered(rule: dict) -> dict:
+    """Confluent's field order (``Rule``'s properties), then anything else."""
+    return {**{k: rule[k] for k in _RULE_ORDER if k in rule}, **{k: v for k, v in rule.items() if k not in _RULE_ORDER}}
 
 
 def validate_rule_set(rule_set: dict | None) -> None:
-    """Reject a rule set whose rules lack a name, a known kind or mode, or a type (42210)."""
+    """Confluent's ``RuleSet.validate`` (42210): unique, well-formed names, a type, the modes each
+    group allows, and two comma-separated actions only for WRITEREAD and UPDOWN rules."""
     if rule_set is None:
         return
     names: set[str] = set()
     for group in RULE_GROUPS:
+        modes, wrong_mode = _GROUP_MODES[group]
         for rule in rule_set.get(group) or []:
             name = rule.get("name")
-            if not name:
-                raise InvalidRuleSet(f"Invalid rule set: every rule in {group} needs a name")
             if name in names:
-                raise InvalidRuleSet(f"Invalid rule set: duplicate rule name {name}")
+                raise InvalidRuleSet(f"Found rule with duplicate name '{name}'")
             names.add(name)
-            if str(rule.get("kind", "")).upper() not in RULE_KINDS:
-                raise InvalidRuleSet(f"Invalid rule set: rule {name} has an invalid kind")
-            if str(rule.get("mode", "")).upper() not in RULE_MODES:
-                raise InvalidRuleSet(f"Invalid rule set: rule {name} has an invalid mode")
+            _check_rule_name(name)
             if not rule.get("type"):
-                raise InvalidRuleSet(f"Invalid rule set: rule {name} needs a type")
+                raise InvalidRuleSet("Missing rule type")
+            mode = str(rule.get("mode") or "WRITEREAD").upper()
+            for action in (rule.get("onSuccess"), rule.get("onFailure")):
+                if action and "," in action and mode not in TWO_ACTION_MODES:
+                    raise InvalidRuleSet("Multiple actions only valid with WRITEREAD and UPDOWN")
+            if mode not in modes:
+                raise InvalidRuleSet(wrong_mode)
+
+
+def merge_metadata(old: dict | None, new: dict | None) -> dict | None:
+    """Confluent's ``Metadata.mergeMetadata``: tags and properties key by key (new wins), sensitive united."""
+    if not old:
+        return new
+    if not new:
+        return old
+    merged: dict[str, Any] = {}
+    for name in ("tags", "properties"):
+        a, b = old.get(name) or {}, new.get(name) or {}
+        value = dict(sorted({**a, **b}.items())) if a and b else (b or a)
+        if value:
+            merged[name] = value
+    sensitive = sorted(set(old.get("sensitive") or ()) | set(new.get("sensitive") or ()))
+    if sensitive:
+        merged["sensitive"] = sensitive
+    return merged or None
+
+
+def merge_rule_sets(old: dict | None, new: dict | None) -> dict | None:
+    """Confluent's ``RuleSet.mergeRuleSets``: per group, the old rules not named in the new ones, then
+    the new ones; ``enableAt`` from the new set when it has one."""
+    if not old:
+        return new
+    if not new:
+        return old
+    merged: dict[str, Any] = {}
+    for group in RULE_GROUPS:
+        a, b = old.get(group) or [], new.get(group) or []
+        if a and b:
+            names = {rule.get("name") for rule in b}
+            value = [rule for rule in a if rule.get("name") not in names] + list(b)
+        else:
+            value = b or a
+        if value:
+            merged[group] = value
+    enable_at = new.get("enableAt") or old.get("enableAt")
+    if enable_at:
+        merged["enableAt"] = enable_at
+    return merged or None

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 from . import config as cfg
 from .access.caller import ANYONE, Caller, readable_names, references_readable, visible
 from .compatibility import CompatibilityResult, PreviousVersion, check
-from .contracts import check_metadata, check_rule_set, validate_rule_set
+from .contracts import check_metadata, check_rule_set, merge_metadata, merge_rule_sets, validate_rule_set
 from .dek_registry import DekRegistry
 from .errors import (
     BadRequest,
@@ -286,17 +286,13 @@ class Registry:
     def _apply_data_contract(
         self, subject: str, request: RegisterRequest, latest: SchemaRecord | None
     ) -> tuple[dict | None, dict | None]:
+        # Confluent's maybeSetMetadataRuleSet: merge(merge(default, specific), override), where the
+        # specific value is the request's, else the latest version's.
         config = self.config_for(subject)
-        metadata = request.metadata
-        rule_set = request.rule_set
-        if metadata is None:
-            metadata = config.get("defaultMetadata") or (latest.metadata if latest else None)
-        if rule_set is None:
-            rule_set = config.get("defaultRuleSet") or (latest.rule_set if latest else None)
-        if config.get("overrideMetadata"):
-            metadata = _merge(metadata, config["overrideMetadata"])
-        if config.get("overrideRuleSet"):
-            rule_set = _merge(rule_set, config["overrideRuleSet"])
+        metadata = request.metadata if request.metadata is not None else (latest.metadata if latest else None)
+        rule_set = request.rule_set if request.rule_set is not None else (latest.rule_set if latest else None)
+        metadata = merge_metadata(merge_metadata(config.get("defaultMetadata"), metadata), config.get("overrideMetadata"))
+        rule_set = merge_rule_sets(merge_rule_sets(config.get("defaultRuleSet"), rule_set), config.get("overrideRuleSet"))
         return metadata or None, rule_set or None
 
     # -- subjects and versions --------------------------------------------
@@ -816,16 +812,6 @@ def _in_scope(subject: str, scope: str | None) -> bool:
     if qs.is_context_only:
         return context_of(subject) == qs.context
     return parse_subject(subject).qualified == qs.qualified
-
-
-def _merge(base: dict | None, override: dict) -> dict:
-    merged = dict(base or {})
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _ordered_config(config: dict) -> dict:

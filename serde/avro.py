@@ -226,6 +226,10 @@ class AvroSerializer(SerializerBase):
         try:
             if parsed.is_bytes:
                 payload = bytes(obj if isinstance(obj, (bytes, bytearray)) else obj.encode())
+            elif _write_data is not None and not (self._strict or self._strict_default):
+                out = bytearray()
+                _write_data(out, obj, parsed.schema, parsed.named, "", _OPTIONS)
+                payload = bytes(out)
             else:
                 buf = io.BytesIO()
                 schemaless_writer(buf, parsed.schema, obj, strict=self._strict,

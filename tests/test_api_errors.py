@@ -148,9 +148,54 @@ def test_42208_invalid_subject(client: TestClient) -> None:
     assert_error(register(client, "bad%01name", avro("a")), 422, 42208)
 
 
-def test_42210_invalid_rule_set(client: TestClient) -> None:
-    body = {"schema": avro("a"), "ruleSet": {"domainRules": [{"name": "r", "kind": "MAGIC", "mode": "WRITE"}]}}
+RULE = {"name": "r", "kind": "CONDITION", "mode": "WRITE", "type": "CEL", "expr": "true"}
+
+
+@pytest.mark.parametrize("rule_set", [
+    {"domainRules": [{**RULE, "name": "9lives"}]},  # not an identifier
+    {"domainRules": [{**RULE, "name": "a b"}]},
+    {"domainRules": [{**RULE, "name": ""}]},
+    {"domainRules": [{**RULE, "mode": "UPGRADE"}]},  # a domain rule in a migration mode
+    {"migrationRules": [{**RULE, "mode": "WRITE"}]},  # a migration rule in a domain mode
+    {"encodingRules": [{**RULE, "mode": "UPDOWN"}]},
+    {"domainRules": [{**RULE, "onFailure": "ERROR,NONE"}]},  # two actions on a one-direction rule
+    {"domainRules": [{**RULE, "type": None}]},
+    {"domainRules": [RULE, {**RULE, "mode": "READ"}]},  # duplicate name
+    {"domainRules": [RULE], "migrationRules": [{**RULE, "mode": "UPGRADE"}]},  # duplicate across groups
+], ids=["9lives", "space", "empty", "domain-upgrade", "migration-write", "encoding-updown", "two-actions",
+        "no-type", "duplicate", "duplicate-groups"])
+def test_42210_invalid_rule_set(client: TestClient, rule_set: dict) -> None:
+    """Confluent's RuleSet.validate, on registration and in defaultRuleSet/overrideRuleSet."""
+    body = {"schema": avro("a"), "ruleSet": rule_set}
     assert_error(client.post("/subjects/s/versions", json=body), 422, 42210)
+    assert_error(client.put("/config/s", json={"defaultRuleSet": rule_set}), 422, 42210)
+
+
+def test_rule_set_defaults_and_enum_binding(client: TestClient) -> None:
+    """A rule without kind/mode is stored as TRANSFORM/WRITEREAD; WRITEREAD takes two actions; an
+    unknown kind fails JSON binding (400, current rest-utils)."""
+    body = {"schema": avro("a"), "ruleSet": {"domainRules": [
+        {"name": "plain", "type": "ENCRYPT", "tags": ["PII"], "onFailure": "ERROR,NONE"}]}}
+    assert client.post("/subjects/s/versions", json=body).status_code == 200
+    rule = client.get("/subjects/s/versions/latest").json()["ruleSet"]["domainRules"][0]
+    assert (rule["kind"], rule["mode"], rule["onFailure"]) == ("TRANSFORM", "WRITEREAD", "ERROR,NONE")
+    bad = {"schema": avro("b"), "ruleSet": {"domainRules": [{**RULE, "kind": "MAGIC"}]}}
+    assert_error(client.post("/subjects/s/versions", json=bad), 400, 400)
+
+
+def test_rule_sets_merge_as_confluent(client: TestClient) -> None:
+    """merge(merge(defaultRuleSet, the request's or the latest's), overrideRuleSet), by rule name."""
+    default = {"domainRules": [{**RULE, "name": "d"}, {**RULE, "name": "shared", "expr": "1 == 1"}]}
+    override = {"domainRules": [{**RULE, "name": "o"}]}
+    config = {"compatibility": "NONE", "defaultRuleSet": default, "overrideRuleSet": override}
+    assert client.put("/config/s", json=config).status_code == 200
+    body = {"schema": avro("a"), "ruleSet": {"domainRules": [{**RULE, "name": "shared", "expr": "2 == 2"}]}}
+    assert client.post("/subjects/s/versions", json=body).status_code == 200
+    rules = client.get("/subjects/s/versions/latest").json()["ruleSet"]["domainRules"]
+    assert [(r["name"], r["expr"]) for r in rules] == [("d", "true"), ("shared", "2 == 2"), ("o", "true")]
+    assert client.post("/subjects/s/versions", json={"schema": avro("b")}).status_code == 200
+    again = client.get("/subjects/s/versions/latest").json()["ruleSet"]["domainRules"]
+    assert [r["name"] for r in again] == ["d", "shared", "o"]  # the latest version's rules carried over
 
 
 def test_42211_context_not_empty(client: TestClient) -> None:

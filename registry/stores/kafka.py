@@ -21,7 +21,8 @@
   Confluent's ``_dek_registry_keys`` in its format (``keys_topic``; by default
   that name next to ``_schemas``, ``<topic>-dek-registry-keys`` next to any
   other store topic). The same transactions write both topics; the reader
-  applies both, and a new leader catches up with both before it writes.
+  applies both, and a new leader catches up with both before it writes (its
+  NOOP there is a tombstone of a key in a tenant nobody uses).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from ..subjects import context_of
 from .base import Apply, Store
 from .kafka_records import (
     KEY_RECORDS,
+    KEYS_NOOP_KEY,
     NOOP_KEY,
     RecordFormatError,
     decode,
@@ -466,21 +468,19 @@ class KafkaStore(Store):
             try:
                 producer = self._new_producer()
                 producer.init_transactions(self.write_timeout)  # fences every former leader's producer
-                noop = self._commit(
+                noop, keys_noop = self._commit(
                     producer,
-                    [(self.topic, NOOP_KEY, None), (self.election_topic, LEADER_KEY, self._announcement())],
+                    [(self.topic, NOOP_KEY, None), (self.keys_topic, KEYS_NOOP_KEY, None),
+                     (self.election_topic, LEADER_KEY, self._announcement())],
                 )
             except (KafkaException, StoreError) as exc:
                 log.warning("cannot take leadership yet (%s); retrying", exc)
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            try:  # the former leader's transactions are settled: the keys topic's end is final
-                keys_end = self.end_offset(self.write_timeout, self.keys_topic)
-            except KafkaException as exc:
-                log.warning("cannot read the end of %s (%s); retrying", self.keys_topic, exc)
-                continue
-            if not (self._wait_position(noop + 1, self.init_timeout) and self._wait_keys(keys_end, self.init_timeout)):
+            caught_up = self._wait_position(noop + 1, self.init_timeout) and self._wait_keys(
+                keys_noop + 1, self.init_timeout)
+            if not caught_up:
                 log.warning("leader could not catch up with %s; retrying", self.topic)
                 continue
             with self._cond:
@@ -523,10 +523,12 @@ class KafkaStore(Store):
 
     def _commit(
         self, producer: Producer, messages: list[tuple[str, bytes, bytes | None]], timeout: float | None = None
-    ) -> int:
-        """Write ``messages`` in one transaction; answer the offset of the first one on the store topic."""
+    ) -> tuple[int, int]:
+        """Write ``messages`` in one transaction; answer the offset of the first one on the store topic
+        and on the keys topic (-1 for none)."""
         timeout = self.write_timeout if timeout is None else timeout
         offsets: list[int] = []
+        key_offsets: list[int] = []
         failures: list[str] = []
 
         def delivered(err: KafkaError | None, msg: Any) -> None:
@@ -534,6 +536,8 @@ class KafkaStore(Store):
                 failures.append(err.str())
             elif msg.topic() == self.topic:
                 offsets.append(msg.offset())
+            elif msg.topic() == self.keys_topic:
+                key_offsets.append(msg.offset())
 
         producer.begin_transaction()
         try:
@@ -550,7 +554,7 @@ class KafkaStore(Store):
             raise
         if failures:
             raise StoreError(f"Error while writing to {self.topic}: {failures[0]}")
-        return min(offsets) if offsets else -1
+        return (min(offsets) if offsets else -1), (min(key_offsets) if key_offsets else -1)
 
     # -- the Store interface -------------------------------------------------
 

@@ -358,7 +358,7 @@ class EncryptionExecutor(RuleExecutor):
     def __init__(self) -> None:
         self._clients: dict[str, DekRegistryClient] = {}
         self._aeads: dict[tuple, Any] = {}
-        self._transforms: dict[tuple, tuple[Any, _Transform]] = {}
+        self._transforms: dict[tuple, tuple[Any, dict, _Transform]] = {}
         self._lock = threading.Lock()
 
     def type(self) -> str:
@@ -383,13 +383,13 @@ class EncryptionExecutor(RuleExecutor):
         return found
 
     def new_transform(self, ctx: RuleContext) -> _Transform:
-        key = (ctx.subject, id(ctx.rule), id(ctx.target), repr(sorted(ctx.client_conf.items())))
+        key = (ctx.subject, id(ctx.rule), id(ctx.client_conf))
         found = self._transforms.get(key)
-        if found is not None and found[0] is ctx.rule:
-            return found[1]
+        if found is not None and found[0] is ctx.rule and found[1] is ctx.client_conf:
+            return found[2]
         transform = _Transform(self, ctx)
-        with self._lock:
-            self._transforms[key] = (ctx.rule, transform)
+        with self._lock:  # the rule and the config are kept alive with the entry, so their ids stay theirs
+            self._transforms[key] = (ctx.rule, ctx.client_conf, transform)
         return transform
 
     def transform(self, ctx: RuleContext, message: Any) -> Any:

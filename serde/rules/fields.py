@@ -55,6 +55,7 @@ class AvroFields:
         self.named = named
         self.tags: dict[str, frozenset[str]] = {}  # field full name -> tags
         self.subtree: dict[str, frozenset[str]] = {}  # record name -> tags found in its fields, nested
+        self._visits: dict[tuple[str, frozenset[str]], list[tuple]] = {}  # (record, wanted) -> fields to walk
         self._collect(parsed, schema, set())
 
     # -- tags, once per schema ---------------------------------------------------------------
@@ -154,22 +155,30 @@ class AvroFields:
             return transform(ctx, field, message)
         return message
 
+    def _fields_to_visit(self, schema: dict, wanted: frozenset[str]) -> list[tuple]:
+        """``(name, full name, type, field type, tags)`` of the fields that can meet a wanted tag."""
+        name = schema.get("name", "")
+        found = self._visits.get((name, wanted))
+        if found is None:
+            found = []
+            for spec in schema["fields"]:
+                full = f"{name}.{spec['name']}"
+                tags = self.tags.get(full, frozenset())
+                if self._reaches(spec["type"], wanted, tags):
+                    found.append((spec["name"], full, spec["type"], _avro_type(self._resolve(spec["type"])), tags))
+            self._visits[(name, wanted)] = found
+        return found
+
     def _record(self, ctx: RuleContext, schema: dict, message: dict, transform: FieldTransform,
                 wanted: frozenset[str], condition: bool) -> dict:
-        name = schema.get("name", "")
         out = message
-        for spec in schema["fields"]:
-            key = spec["name"]
+        for key, full, kind, field_type, tags in self._fields_to_visit(schema, wanted):
             if key not in message:
                 continue
-            full = f"{name}.{key}"
-            tags = self.tags.get(full, frozenset())
-            if not self._reaches(spec["type"], wanted, tags):
-                continue
-            ctx.enter_field(out, full, key, _avro_type(self._resolve(spec["type"])), tags)
+            ctx.enter_field(out, full, key, field_type, tags)
             try:
                 value = message[key]
-                result = self._walk(ctx, spec["type"], value, transform, wanted, condition)
+                result = self._walk(ctx, kind, value, transform, wanted, condition)
             finally:
                 ctx.exit_field()
             if condition:
