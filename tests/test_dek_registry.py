@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from registry.http.app import create_app
 from registry.service import Registry
-from registry.stores.kafka_records import decode_key_record, encode_key_record
+from registry.stores.key_records import decode_message, encode
 from registry.stores.records import DekRecord, DekTombstone, KekRecord, KekTombstone
 from registry.stores.sqlite import SQLiteStore
 
@@ -111,7 +111,7 @@ def test_kafka_keys_topic_holds_confluent_records(kafka_bootstrap: str) -> None:
     DekTombstone("k", "s", "AES256_SIV", 1),
 ])
 def test_key_records_round_trip(record: object) -> None:
-    key, value = encode_key_record(record)  # type: ignore[arg-type]
-    assert decode_key_record(key, value) == record or (
-        isinstance(record, KekRecord) and decode_key_record(key, value).__dict__ == record.__dict__)  # type: ignore[union-attr]
-    assert decode_key_record(b'{"tenant":"other","name":"k","type":"KEK"}', None) is None
+    key, value = encode(record)  # type: ignore[arg-type]
+    assert decode_message(key, value) == record or (
+        isinstance(record, KekRecord) and decode_message(key, value).__dict__ == record.__dict__)  # type: ignore[union-attr]
+    assert decode_message(b'{"tenant":"other","name":"k","type":"KEK"}', None) is None

@@ -116,7 +116,7 @@ def parse_line(line: str) -> Record | None:
     if value is not None and not isinstance(value, dict):
         raise DumpError("the value must be an object or null")
     keytype = item["key"].get("keytype")
-    if keytype in key_records.KEY_TYPES:
+    if key_records.key_type(item["key"]) is not None:
         try:
             return key_records.decode(item["key"], value)
         except RecordFormatError as exc:
@@ -201,9 +201,8 @@ def run_export(args: argparse.Namespace) -> int:
 # -- import --------------------------------------------------------------------------
 
 
-def _checked_input(path: str, *, keys_allowed: bool) -> tuple[IO[bytes], int]:
-    """The dump, every line checked, rewound for reading again, and its record count;
-    DEK Registry keys are refused unless ``keys_allowed`` (only the SQLite store keeps them).
+def _checked_input(path: str) -> tuple[IO[bytes], int]:
+    """The dump, every line checked, rewound for reading again, and its record count.
 
     Standard input is kept in a temporary file on the way, since it cannot be read twice."""
     if path == "-":
@@ -213,13 +212,9 @@ def _checked_input(path: str, *, keys_allowed: bool) -> tuple[IO[bytes], int]:
         source = open(path, "rb")
         lines = source
     try:
-        count = keys = 0
-        for record in read_dump(lines):
+        count = 0
+        for _ in read_dump(lines):
             count += 1
-            keys += isinstance(record, (KekRecord, KekTombstone, DekRecord, DekTombstone))
-        if keys and not keys_allowed:
-            raise CommandError(f"the dump holds {keys} DEK Registry key records, which only the SQLite store "
-                               "keeps: import it with --db")
         source.seek(0)
     except BaseException:
         source.close()
@@ -264,7 +259,7 @@ class _Presence:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    source, total = _checked_input(args.input, keys_allowed=not args.kafka)
+    source, total = _checked_input(args.input)
     with source:
         held = _Presence()
         store = _store(args, writer=True)

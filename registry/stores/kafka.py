@@ -42,17 +42,9 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from ..errors import LeaderNotKnown, StoreError, StoreTimeout
 from ..subjects import context_of
+from . import key_records
 from .base import Apply, Store
-from .kafka_records import (
-    KEY_RECORDS,
-    KEYS_NOOP_KEY,
-    NOOP_KEY,
-    RecordFormatError,
-    decode,
-    decode_key_record,
-    encode,
-    encode_key_record,
-)
+from .kafka_records import NOOP_KEY, RecordFormatError, decode, encode
 from .records import (
     ClearSubjectRecord,
     DeleteSubjectRecord,
@@ -323,7 +315,7 @@ class KafkaStore(Store):
 
     def _on_key_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
         try:
-            record = decode_key_record(key, value)
+            record = key_records.decode_message(key, value)
         except RecordFormatError as exc:
             log.warning("skipping %s offset %d: %s", self.keys_topic, offset, exc)
             return
@@ -470,7 +462,7 @@ class KafkaStore(Store):
                 producer.init_transactions(self.write_timeout)  # fences every former leader's producer
                 noop, keys_noop = self._commit(
                     producer,
-                    [(self.topic, NOOP_KEY, None), (self.keys_topic, KEYS_NOOP_KEY, None),
+                    [(self.topic, NOOP_KEY, None), (self.keys_topic, key_records.NOOP_KEY, None),
                      (self.election_topic, LEADER_KEY, self._announcement())],
                 )
             except (KafkaException, StoreError) as exc:
@@ -611,8 +603,8 @@ class KafkaStore(Store):
             try:
                 producer.begin_transaction()
                 for record in records:
-                    if isinstance(record, KEY_RECORDS):
-                        key, value = encode_key_record(record)
+                    if isinstance(record, key_records.KEY_RECORDS):
+                        key, value = key_records.encode(record)
                         producer.produce(self.keys_topic, key=key, value=value, on_delivery=delivered)
                     else:
                         key, value = encode(record)

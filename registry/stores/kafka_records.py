@@ -21,12 +21,7 @@ from .records import (
     ClearSubjectRecord,
     ConfigRecord,
     ContextRecord,
-    DekRecord,
-    DekTombstone,
     DeleteSubjectRecord,
-    KekRecord,
-    KekTombstone,
-    KeyRecord,
     ModeRecord,
     Record,
     SchemaRecord,
@@ -261,77 +256,3 @@ def decode(key: bytes | None, value: bytes | None) -> Record | None:
             raise RecordFormatError("CONTEXT key needs a context")
         return ContextRecord(context, deleted=value is None)
     return None  # ASSOC and key types from newer versions: not kept by schemahub
-
-
-# -- the DEK Registry's topic (Confluent's ``_dek_registry_keys``) --------------------------------
-#
-# Keys are Confluent's ``KeyEncryptionKeyId``/``DataEncryptionKeyId`` as Jackson writes them
-# (creator properties first, then ``type``); values its ``KeyEncryptionKey``/``DataEncryptionKey``.
-
-KEY_RECORDS = (KekRecord, KekTombstone, DekRecord, DekTombstone)
-# A new leader's catch-up marker: a tombstone in a tenant no registry serves (Confluent's readers drop it too).
-KEYS_NOOP_KEY = b'{"tenant":"__schemahub","name":"noop","type":"KEK"}'
-
-
-def kek_key(name: str) -> bytes:
-    return _key(("tenant", TENANT), ("name", name), ("type", "KEK"))
-
-
-def dek_key(kek_name: str, subject: str, algorithm: str, version: int) -> bytes:
-    return _key(("tenant", TENANT), ("kekName", kek_name), ("subject", subject), ("algorithm", algorithm),
-                ("version", version), ("type", "DEK"))
-
-
-def encode_key_record(record: KeyRecord) -> tuple[bytes, bytes | None]:
-    """The ``(key, value)`` message for a DEK Registry record; ``value`` None is a tombstone."""
-    if isinstance(record, KekRecord):
-        body: dict[str, Any] = {"name": record.name, "kmsType": record.kms_type, "kmsKeyId": record.kms_key_id,
-                                "kmsProps": dict(sorted(record.kms_props.items()))}
-        if record.doc is not None:
-            body["doc"] = record.doc
-        body.update({"shared": record.shared, "deleted": record.deleted, "type": "KEK", "ts": record.ts})
-        return kek_key(record.name), _value(body)
-    if isinstance(record, KekTombstone):
-        return kek_key(record.name), None
-    if isinstance(record, DekRecord):
-        body = {"kekName": record.kek_name, "subject": record.subject, "algorithm": record.algorithm,
-                "version": record.version}
-        if record.encrypted_key_material is not None:
-            body["encryptedKeyMaterial"] = record.encrypted_key_material
-        body.update({"deleted": record.deleted, "type": "DEK", "ts": record.ts})
-        return dek_key(record.kek_name, record.subject, record.algorithm, record.version), _value(body)
-    if isinstance(record, DekTombstone):
-        return dek_key(record.kek_name, record.subject, record.algorithm, record.version), None
-    raise TypeError(f"cannot encode {record!r}")
-
-
-def decode_key_record(key: bytes | None, value: bytes | None) -> KeyRecord | None:
-    """The DEK Registry record a ``_dek_registry_keys`` message holds (other tenants' keys: None)."""
-    if key is None:
-        raise RecordFormatError("message without a key")
-    k = _json_object(key, "key")
-    if k.get("tenant", TENANT) != TENANT:
-        return None
-    kind = k.get("type")
-    try:
-        if kind == "KEK":
-            name = str(k["name"])
-            if value is None:
-                return KekTombstone(name)
-            v = _json_object(value, "KEK value")
-            props = v.get("kmsProps") or {}
-            return KekRecord(name, str(v["kmsType"]), str(v["kmsKeyId"]),
-                             {str(a): str(b) for a, b in props.items()} if isinstance(props, dict) else {},
-                             v.get("doc") if isinstance(v.get("doc"), str) else None, bool(v.get("shared", False)),
-                             bool(v.get("deleted", False)), int(v.get("ts") or 0))
-        if kind == "DEK":
-            ident = (str(k["kekName"]), str(k["subject"]), str(k.get("algorithm") or "AES256_GCM"), int(k["version"]))
-            if value is None:
-                return DekTombstone(*ident)
-            v = _json_object(value, "DEK value")
-            material = v.get("encryptedKeyMaterial")
-            return DekRecord(*ident, material if isinstance(material, str) else None, bool(v.get("deleted", False)),
-                             int(v.get("ts") or 0))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RecordFormatError(f"bad {kind} record: {exc}") from None
-    return None
