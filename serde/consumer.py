@@ -16,7 +16,13 @@ that topic, with headers naming the error and the origin:
 - ``__dlq.errors.exception.class.name``, ``__dlq.errors.exception.message``
 
 Its delivery is confirmed before the record counts as processed; the consumer
-then moves on to the next record. ``dead.letter.producer.conf`` (a dict) adds
+then moves on to the next record.
+
+A data-contract rule whose ``onFailure`` is ``DLQ`` sends the record to the
+rule's ``dlq.topic`` parameter (else to ``dead.letter.topic``) the same way,
+with confluent-kafka's ``__rule.name``, ``__rule.mode``, ``__rule.subject``,
+``__rule.topic`` and ``__rule.exception`` headers added, so a record read back
+from there skips that rule. ``dead.letter.producer.conf`` (a dict) adds
 or overrides producer settings; by default the DLQ producer gets this
 consumer's connection settings (``bootstrap.servers``, ``security.*``,
 ``sasl.*``, ``ssl.*``, ``client.id``) with ``acks=all``.
@@ -31,6 +37,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.error import ConsumeError, KeyDeserializationError, ValueDeserializationError
 
 from .context import MessageField, SerializationContext
+from .rules.dlq import DeadLetterError
 
 __all__ = ["DLQ_HEADERS", "DeserializingConsumer"]
 
@@ -61,9 +68,10 @@ class DeserializingConsumer(Consumer):
             conf["enable.auto.offset.store"] = False
         self._pending: list[Any] = []
         self._dlq: Producer | None = None
+        self._dlq_base = {k: v for k, v in conf.items() if k.startswith(_SHARED_PREFIXES)}
+        self._dlq_conf = dlq_conf
         if self._dlq_topic is not None:
-            base = {k: v for k, v in conf.items() if k.startswith(_SHARED_PREFIXES)}
-            self._dlq = Producer({**base, "acks": "all", "enable.idempotence": True, **dlq_conf})
+            self._dlq = Producer({**self._dlq_base, "acks": "all", "enable.idempotence": True, **dlq_conf})
         super().__init__(conf)
 
     # -- offsets -----------------------------------------------------------
@@ -129,10 +137,22 @@ class DeserializingConsumer(Consumer):
         msg.set_value(value)
         return msg
 
+    def _dlq_for(self, error: Exception) -> tuple[str | None, DeadLetterError | None]:
+        """Where a failed record goes: a DLQ rule's topic, else ``dead.letter.topic`` (None: raise)."""
+        rule_error = _dead_letter_cause(error)
+        if rule_error is not None and rule_error.dlq_topic:
+            return rule_error.dlq_topic, rule_error
+        return self._dlq_topic, rule_error
+
     def _dead_letter(self, msg: Any, error: Exception) -> None:
         """Produce ``msg`` unchanged to the DLQ topic and wait for the broker's ack."""
         cause = getattr(error, "__cause__", None) or error
         field = "key" if isinstance(error, KeyDeserializationError) else "value"
+        topic, rule_error = self._dlq_for(error)
+        if rule_error is not None:
+            if rule_error.delivered:
+                return  # the rule's action produced it already
+            cause = rule_error.__cause__ or rule_error
         headers = list(msg.headers() or [])
         headers += [
             ("__dlq.errors.topic", msg.topic().encode()),
@@ -143,10 +163,12 @@ class DeserializingConsumer(Consumer):
              f"{type(cause).__module__}.{type(cause).__qualname__}".encode()),
             ("__dlq.errors.exception.message", str(cause).encode("utf-8", "replace")),
         ]
+        if rule_error is not None:
+            headers += rule_error.rule_headers()
         outcome: list[Any] = []
         ts_type, ts = msg.timestamp()
-        assert self._dlq is not None and self._dlq_topic is not None
-        self._dlq.produce(self._dlq_topic, key=msg.key(), value=msg.value(), headers=headers,
+        assert topic is not None and self._dlq is not None
+        self._dlq.produce(topic, key=msg.key(), value=msg.value(), headers=headers,
                           timestamp=ts if ts_type and ts > 0 else 0,
                           on_delivery=lambda err, _m: outcome.append(err))
         deadline = time.monotonic() + 30
@@ -180,7 +202,7 @@ class DeserializingConsumer(Consumer):
             try:
                 result = self._deserialize(msg)
             except (KeyDeserializationError, ValueDeserializationError) as exc:
-                if self._dlq is None:
+                if not self._dead_letters(exc):
                     self._mark(msg)
                     raise
                 self._dead_letter(msg, exc)
@@ -214,7 +236,7 @@ class DeserializingConsumer(Consumer):
                 out.append(self._deserialize(msg))
                 self._mark(msg)
             except (KeyDeserializationError, ValueDeserializationError) as exc:
-                if self._dlq is not None:
+                if self._dead_letters(exc):
                     self._dead_letter(msg, exc)
                     self._mark(msg)
                     continue
@@ -225,6 +247,16 @@ class DeserializingConsumer(Consumer):
                 self._mark(msg)
                 raise
         return out
+
+    def _dead_letters(self, error: Exception) -> bool:
+        """Whether a failed record goes to a dead-letter topic (creating the producer when a DLQ rule
+        names one and no ``dead.letter.topic`` was configured)."""
+        topic, _ = self._dlq_for(error)
+        if topic is None:
+            return False
+        if self._dlq is None:
+            self._dlq = Producer({**self._dlq_base, "acks": "all", "enable.idempotence": True, **self._dlq_conf})
+        return True
 
     def _rewind(self, unreturned: list[Any]) -> None:
         first: dict[tuple[str, int], int] = {}
@@ -237,3 +269,15 @@ class DeserializingConsumer(Consumer):
                 self.seek(TopicPartition(topic, partition, offset))
             except KafkaException:
                 pass
+
+
+def _dead_letter_cause(error: BaseException) -> DeadLetterError | None:
+    """The DLQ rule failure behind a deserialization error, if one is."""
+    seen = 0
+    current: BaseException | None = error
+    while current is not None and seen < 8:
+        if isinstance(current, DeadLetterError):
+            return current
+        current = current.__cause__ or getattr(current, "exception", None)
+        seen += 1
+    return None

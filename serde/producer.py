@@ -8,6 +8,7 @@ from confluent_kafka import Producer
 from confluent_kafka.error import KeySerializationError, ValueSerializationError
 
 from .context import MessageField, SerializationContext
+from .rules.dlq import DeadLetterError, dead_letter_headers, record_bytes
 
 __all__ = ["SerializingProducer"]
 
@@ -20,6 +21,11 @@ class SerializingProducer(Producer):
     serialized before the value, both with one context whose headers are then
     handed to produce(), so header-mode serializers can add the schema id header;
     when ``headers`` is None a fresh list is used for them.
+
+    A data-contract rule whose ``onFailure`` is ``DLQ`` (with a ``dlq.topic``
+    parameter) sends the failed record there (JSON, ENCRYPT-tagged fields
+    redacted, ``__dlq.errors.*`` and ``__rule.*`` headers) before the
+    serialization error is raised, as confluent-kafka does.
     """
 
     def __init__(self, conf: dict[str, Any]) -> None:
@@ -52,12 +58,14 @@ class SerializingProducer(Producer):
             try:
                 key = self._key_serializer(key, ctx)
             except Exception as exc:
+                self._dead_letter(exc, "key")
                 raise KeySerializationError(exc) from exc
         if self._value_serializer is not None:
             ctx.field = MessageField.VALUE
             try:
                 value = self._value_serializer(value, ctx)
             except Exception as exc:
+                self._dead_letter(exc, "value")
                 raise ValueSerializationError(exc) from exc
         kwargs: dict[str, Any] = {"key": key, "value": value, "partition": partition, "timestamp": timestamp}
         if on_delivery is not None:
@@ -65,6 +73,13 @@ class SerializingProducer(Producer):
         if headers or not own_headers:
             kwargs["headers"] = headers
         super().produce(topic, **kwargs)
+
+    def _dead_letter(self, error: Exception, field: str) -> None:
+        """Send what a DLQ rule rejected to its topic (unless the rule's action did already)."""
+        if not isinstance(error, DeadLetterError) or error.delivered or not error.dlq_topic:
+            return
+        super().produce(error.dlq_topic, value=record_bytes(error), headers=dead_letter_headers(error, field))
+        error.delivered = True
 
     def close(self, *args: Any, **kwargs: Any) -> Any:
         self._closed = True

@@ -15,6 +15,7 @@ import struct
 from typing import Any, ClassVar, cast
 
 from confluent_kafka.schema_registry import Schema, SchemaReference
+from confluent_kafka.schema_registry.schema_registry_client import RuleMode
 from confluent_kafka.serialization import SerializationError
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import FieldDescriptor
@@ -24,6 +25,7 @@ from registry.formats import parse_schema
 
 from ._base import DESERIALIZER_DEFAULTS, SERIALIZER_DEFAULTS, DeserializerBase, SerializerBase, resolve_dependencies
 from .context import SerializationContext
+from .rules.plan import ReadRules, RulePlan
 from .strategies import reference_subject_name_strategy
 
 __all__ = ["ProtobufDeserializer", "ProtobufSerializer", "message_to_dict"]
@@ -99,7 +101,7 @@ class ProtobufSerializer(SerializerBase):
 
     def __init__(self, msg_type: type, schema_registry_client: Any, conf: dict | None = None,
                  rule_conf: dict | None = None, rule_registry: Any = None) -> None:
-        merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
+        merged = self._configure(schema_registry_client, conf, self._DEFAULTS, rule_conf, rule_registry)
         if merged["use.deprecated.format"]:
             raise ValueError("ProtobufSerializer: use.deprecated.format is no longer supported")
         self._skip_known = merged["skip.known.types"]
@@ -150,6 +152,15 @@ class ProtobufSerializer(SerializerBase):
         state = self._states.get((ctx.topic, ctx.field) if ctx is not None else None)
         if state is None or state.expires is not None:
             state = self._state(ctx)
+        if state.rules is not None:
+            # Message-level rules (CEL sees the message as a dict); field rules are not supported for
+            # Protobuf yet and fail as a rule error (onFailure decides), never silently pass.
+            message = state.rules.apply_domain(message, ctx, message)
+            if not isinstance(message, self._msg_class):
+                raise SerializationError("ProtobufSerializer: a rule transformed the message into "
+                                         f"{type(message).__name__}; Protobuf transforms are not supported")
+            payload = state.rules.apply_encoding(message.SerializeToString(), ctx, message)
+            return state.prefix + payload if self._id_mode == "prefix" else self._frame(state, payload, ctx)
         if self._id_mode == "prefix":
             return state.prefix + message.SerializeToString()
         return self._frame(state, message.SerializeToString(), ctx)
@@ -208,7 +219,7 @@ class ProtobufDeserializer(DeserializerBase):
     def __init__(self, message_type: type | None = None, conf: dict | None = None,
                  schema_registry_client: Any = None, rule_conf: dict | None = None,
                  rule_registry: Any = None) -> None:
-        merged = self._configure(schema_registry_client, conf, self._DEFAULTS)
+        merged = self._configure(schema_registry_client, conf, self._DEFAULTS, rule_conf, rule_registry)
         if merged["use.deprecated.format"]:
             raise ValueError("ProtobufDeserializer: use.deprecated.format is no longer supported")
         if message_type is not None and not (isinstance(message_type, type) and issubclass(message_type, Message)):
@@ -221,7 +232,23 @@ class ProtobufDeserializer(DeserializerBase):
         self._classes: dict[Any, Any] = {}
         self._parsed: dict[Any, Any] = {}
         self._deps_cache: dict = {}
+        self._read_rules: dict[Any, Any] = {}
         self._dynamic_reader = self._use_latest or self._latest_metadata is not None
+
+    def _rules_for(self, ref: Any, ctx: Any) -> Any:
+        """READ rules of the writer schema under the context's subject (message-level; None if none)."""
+        where = (ref.key, ctx.topic, str(ctx.field))
+        if where not in self._read_rules:
+            rules = None
+            if self._registry is not None:
+                writer = self._fetch_writer(ref, ctx)
+                subject = self._subject(ctx, None)
+                if subject is not None:
+                    rules = ReadRules.build(
+                        subject, RulePlan.build(self._rule_runner, subject, writer, RuleMode.READ), [],
+                        RulePlan.build(self._rule_runner, subject, writer, RuleMode.READ))
+            self._read_rules[where] = rules
+        return self._read_rules[where]
 
     def _parse(self, schema: Schema) -> Any:
         hit = self._parsed.get(schema)
@@ -267,8 +294,18 @@ class ProtobufDeserializer(DeserializerBase):
                 if ref is None:
                     ref, offset = self._frame(data, ctx)
                 cls = self._class_for(ref, ctx)
+        rules = None
+        if ctx is not None:
+            where = (key[0], ctx.topic, str(ctx.field))
+            rules = self._read_rules[where] if where in self._read_rules else \
+                self._rules_for(ref if ref is not None else self._frame(data, ctx)[0], ctx)
+        payload = data[offset:] if offset else data
+        if rules is not None and rules.encoding is not None:
+            payload = rules.encoding.apply_encoding(bytes(payload), ctx, data)
         try:
-            message = cls.FromString(data[offset:] if offset else data)
+            message = cls.FromString(payload)
         except DecodeError as exc:
             raise SerializationError(f"ProtobufDeserializer: cannot decode the record: {exc}") from exc
+        if rules is not None and rules.domain is not None:
+            message = rules.domain.apply_domain(message, ctx, data)
         return message_to_dict(message) if self._as_dict else message

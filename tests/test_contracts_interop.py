@@ -39,6 +39,7 @@ from confluent_kafka.serialization import SerializationContext as CKContext
 from confluent_kafka.serialization import SerializationError
 
 import serde
+from tests.test_serde_support import pb, sample_order  # noqa: F401
 
 SECRET = "interop-secret"
 LATEST = {"auto.register.schemas": False, "use.latest.version": True, "subject.name.strategy.type": "TOPIC"}
@@ -372,3 +373,33 @@ def test_dek_without_key_material_is_422_and_shared_is_50070(live_registry) -> N
     assert (response.status_code, response.json()["error_code"]) == (500, 50070)
     response = httpx.get(f"{url}/{plain}/deks/s1/versions/x")
     assert (response.status_code, response.json()["error_code"]) == (422, 42202)
+
+
+def test_protobuf_cel_condition_and_field_rules_fail_closed(live_registry, pb) -> None:
+    """Message-level CEL conditions run on Protobuf (the message as a map of its fields); field rules are
+    not supported for Protobuf yet and fail (onFailure decides) instead of passing the record."""
+    url = live_registry.url
+    client = serde.SchemaRegistryClient({"url": url})
+    topic = unique("pbrules")
+    probe = serde.ProtobufSerializer(pb.order.Order, client)
+    probe(sample_order(pb, 1), serde.SerializationContext(topic, serde.MessageField.VALUE))  # registers it
+    latest = client.get_latest_version(f"{topic}-value").schema
+    for rule, good in (({"name": "c", "kind": "CONDITION", "mode": "WRITEREAD", "type": "CEL",
+                         "expr": "message.id != 'bad'"}, True),
+                       (encrypt_rule(unique("kek").replace("-", "_")), False)):
+        client.register_schema(f"{topic}-value", Schema(latest.schema_str, "PROTOBUF", latest.references,
+                                                        rule_set=RuleSet.from_dict({"domainRules": [rule]})))
+        ctx = serde.SerializationContext(topic, serde.MessageField.VALUE)
+        ours = serde.ProtobufSerializer(pb.order.Order, serde.SchemaRegistryClient({"url": url}), conf=LATEST)
+        message = sample_order(pb, 2)
+        if good:
+            data = ours(message, ctx)
+            assert serde.ProtobufDeserializer(pb.order.Order, READ, client)(data, ctx) == message
+            bad = sample_order(pb, 3)
+            bad.id = "bad"
+            with pytest.raises(SerializationError) as rejected:
+                ours(bad, ctx)
+            assert isinstance(rejected.value.__cause__, RuleConditionError)
+        else:
+            with pytest.raises(SerializationError):
+                ours(message, ctx)

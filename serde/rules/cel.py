@@ -103,7 +103,12 @@ class _Program:
 
 
 def to_cel(value: Any) -> Any:
-    """Values CEL has no type for, as confluent-kafka binds them (dates as days, UUIDs as text)."""
+    """Values CEL has no type for, as confluent-kafka binds them (dates as days, UUIDs as text,
+    Protobuf messages as maps of their fields)."""
+    if hasattr(value, "DESCRIPTOR") and hasattr(value, "ListFields"):
+        from ..protobuf import message_to_dict
+
+        return to_cel(message_to_dict(value))
     if isinstance(value, dict):
         return {str(k): to_cel(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -161,7 +166,7 @@ class CelExecutor(RuleExecutor):
         context: Any = args if not program.functions else cel.Context(variables=args, functions=program.functions)
         try:
             return program.program.execute(context)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # a value CEL has no type for: convert, then once more
             if "convert" not in str(exc).lower():
                 raise
         converted = {name: to_cel(value) for name, value in args.items()}
