@@ -47,15 +47,13 @@ READ = {"subject.name.strategy.type": "TOPIC"}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def ck_rules() -> None:
-    """confluent-kafka's executors, registered the way its documentation says."""
-    for executor in (CKCel, CKCelField, CKJsonata, CKEncrypt):
-        executor.register()
+def ck_local_kms() -> None:
     LocalKmsDriver.register()
 
 
 def ck_rule_registry(url: str) -> CKRuleRegistry:
-    """A dedicated confluent-kafka rule registry (its global encryptor binds to one registry URL)."""
+    """A dedicated confluent-kafka rule registry per serde: its executors bind to one registry URL, and
+    registering them globally would break other tests' confluent-kafka serdes on other registries."""
     registry = CKRuleRegistry()
     for executor in (CKCel(), CKCelField(), CKJsonata(), CKEncrypt()):
         registry.register_executor(executor)
