@@ -463,6 +463,16 @@ class SchemaRegistryClient:
                              _schema_body(schema), {"normalize": _bool(normalize), "verbose": _bool(verbose)})
         return bool(body.get("is_compatible"))
 
+    def compatibility_messages(self, subject_name: str, schema: Schema, version: int | str | None = None,
+                               normalize: bool = False) -> tuple[bool, list[str]]:
+        """The verdict and the registry's verbose messages (empty when compatible): against
+        ``version``, or against every version the subject's level names (None)."""
+        path = f"/compatibility/subjects/{_q(subject_name)}/versions"
+        if version is not None:
+            path += f"/{_q(version)}"
+        body = self._request("POST", path, _schema_body(schema), {"normalize": _bool(normalize), "verbose": "true"})
+        return bool(body.get("is_compatible")), [str(m) for m in body.get("messages") or []]
+
     def clear_caches(self) -> None:
         for cache in (self._by_id, self._by_guid, self._by_schema, self._by_version, self._latest,
                       self._latest_metadata):

@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import jsonschema_rs
 import orjson
 from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.schema_registry_client import RuleMode
@@ -39,12 +40,6 @@ __all__ = ["JSONDeserializer", "JSONSerializer", "compile_validator"]
 
 _ID = struct.Struct(">I")
 _UNKNOWN: Any = object()
-
-_rs: Any
-try:  # optional accelerator
-    import jsonschema_rs as _rs
-except ImportError:  # pragma: no cover
-    _rs = None
 
 _RS_DRAFTS = {"4": "Draft4Validator", "6": "Draft6Validator", "7": "Draft7Validator",
               "2019-09": "Draft201909Validator", "2020-12": "Draft202012Validator"}
@@ -71,10 +66,10 @@ def _fast_eligible(value: Any) -> bool:
 
 def fast_validator(schema: JsonSchema) -> Callable[[Any], bool] | None:
     """A compiled jsonschema_rs ``is_valid`` for an eligible schema, else None."""
-    if _rs is None or schema.dependencies or not _fast_eligible(schema.value):
+    if schema.dependencies or not _fast_eligible(schema.value):
         return None
     try:
-        cls = getattr(_rs, _RS_DRAFTS[schema.draft])
+        cls = getattr(jsonschema_rs, _RS_DRAFTS[schema.draft])
         return cls(schema.plain_value(), validate_formats=False, offline=True).is_valid
     except Exception:
         return None

@@ -5,25 +5,22 @@ from __future__ import annotations
 
 import re
 
+from confluent_kafka.schema_registry import RegisteredSchema, Schema
+
 from ..formats import DEFAULT_SCHEMA_TYPE, Dependency, ParsedSchema
 from ..formats.base import SchemaText
 from . import GateError
 from .explain import OldVersion, findings, from_messages
 from .project import Project, Resolver, SchemaFile, parse_file
-from .remote import RegistryError, RemoteRegistry, Unreachable
+from .remote import Incompatible, RemoteRegistry, Unreachable, schema
 from .report import Result
 
 _OLD_VERSION = re.compile(r"\{oldSchemaVersion: (\d+)\}")
 MAX_REFERENCE_DEPTH = 64
 
 
-def schema_body(sf: SchemaFile, text: str, references: list[dict]) -> dict:
-    body: dict = {"schema": text}
-    if sf.schema_type != DEFAULT_SCHEMA_TYPE:
-        body["schemaType"] = sf.schema_type
-    if references:
-        body["references"] = references
-    return body
+def schema_body(sf: SchemaFile, text: str, references: list[dict]) -> Schema:
+    return schema(text, sf.schema_type, references)
 
 
 def _subject(project: Project, sf: SchemaFile, text: str, parsed: ParsedSchema | None) -> str:
@@ -40,7 +37,7 @@ class RemoteRefs:
     def __init__(self, project: Project, remote: RemoteRegistry, resolver: Resolver, *, register: bool) -> None:
         self.project, self.remote, self.resolver, self.register = project, remote, resolver, register
         self.cache: dict[str, list[dict]] = {}
-        self.registered: list[tuple[str, str, dict]] = []  # (file, subject, response) registered on the way
+        self.registered: list[tuple[str, str, RegisteredSchema]] = []  # (file, subject, answer) registered on the way
 
     def of(self, sf: SchemaFile, text: str, trail: tuple[str, ...] = ()) -> list[dict]:
         if sf.path in self.cache:
@@ -63,12 +60,12 @@ class RemoteRefs:
                 response = self.remote.register(subject, body)
                 self.registered.append((ref.file, subject, response))
                 found = self.remote.lookup(subject, body)
-            if found is None:
+            if found is None or found.version is None:
                 raise GateError(
                     f"{sf.path}: reference '{ref.name}' ({ref.file}) is not registered under subject '{subject}' "
                     "with this content; register it first (schemahub register) or pass --register-references"
                 )
-            refs.append({"name": ref.name, "subject": subject, "version": int(found["version"])})
+            refs.append({"name": ref.name, "subject": subject, "version": int(found.version)})
         self.cache[sf.path] = refs
         return refs
 
@@ -77,13 +74,15 @@ def registered_schema(remote: RemoteRegistry, subject: str, version: int, depth:
     """A registered version parsed with its references (fetched too); GateError when it cannot be."""
     if depth > MAX_REFERENCE_DEPTH:
         raise GateError(f"{subject} version {version}: references nested too deeply")
-    found = remote.version(subject, version)
-    text = str(found.get("schema", ""))
-    schema_type = str(found.get("schemaType") or DEFAULT_SCHEMA_TYPE)
+    found = remote.version(subject, version).schema
+    text = found.schema_str or ""
+    schema_type = found.schema_type or DEFAULT_SCHEMA_TYPE
     deps = []
-    for ref in found.get("references") or []:
-        dep = registered_schema(remote, str(ref["subject"]), int(ref["version"]), depth + 1)
-        deps.append(Dependency(str(ref["name"]), dep.schema, str(ref["subject"]), int(ref["version"])))
+    for ref in found.references or []:
+        if ref.name is None or ref.subject is None or ref.version is None:
+            raise GateError(f"{subject} version {version}: a reference without name, subject or version")
+        dep = registered_schema(remote, ref.subject, ref.version, depth + 1)
+        deps.append(Dependency(ref.name, dep.schema, ref.subject, ref.version))
     return SchemaText(parse_file(schema_type, f"{subject} version {version}", text, deps, strict=False), text)
 
 
@@ -95,7 +94,7 @@ def _failed_version(remote: RemoteRegistry, subject: str, messages: list[str], v
         return None
     try:
         return OldVersion(registered_schema(remote, subject, number))
-    except (GateError, KeyError, TypeError, ValueError):
+    except (GateError, TypeError, ValueError):
         return None
 
 
@@ -140,7 +139,7 @@ def check_registry(project: Project, remote: RemoteRegistry, resolver: Resolver,
         except GateError as exc:
             result.status, result.messages = "error", [str(exc)]
     for file, subject, response in refs.registered:
-        results.append(Result(file, "registered", subject=subject, id=response.get("id"),
+        results.append(Result(file, "registered", subject=subject, id=response.schema_id,
                               notes=["registered as a reference (--register-references)"]))
     return results
 
@@ -217,7 +216,7 @@ class Registration:
         body = schema_body(sf, text, self.refs.of(sf, text))
         found = self.remote.lookup(subject, body)
         if found is not None:
-            result.status, result.id, result.version = "unchanged", found.get("id"), found.get("version")
+            result.status, result.id, result.version = "unchanged", found.schema_id, found.version
             return
         if self.dry_run:
             ok, messages = self.remote.check(subject, body)
@@ -228,16 +227,14 @@ class Registration:
             return
         try:
             response = self.remote.register(subject, body)
-        except RegistryError as exc:
-            if exc.status != 409:
-                raise
+        except Incompatible:
             _, messages = self.remote.check(subject, body)
             result.status = "incompatible"
             self._incompatible(result, subject, messages, SchemaText(parsed, text), False)
             return
-        result.status, result.id = "registered", response.get("id")
-        found = self.remote.lookup(subject, body)
-        result.version = response.get("version") or (found or {}).get("version")
+        result.status, result.id = "registered", response.schema_id
+        found = self.remote.lookup(subject, body) if response.version is None else response
+        result.version = found.version if found is not None else None
 
     def _incompatible(self, result: Result, subject: str, messages: list[str], new: SchemaText, ok: bool) -> None:
         result.messages = messages

@@ -1,27 +1,29 @@
-"""The registry over HTTP (httpx): the calls ``check`` and ``register`` make."""
+"""The registry as ``check`` and ``register`` use it, through the project's one registry
+client (:class:`serde.SchemaRegistryClient`): its errors are confluent-kafka's
+``SchemaRegistryError``, turned here into the gate's errors."""
 
 from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from urllib.parse import quote
 
-import httpx
+from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaReference
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from serde.client import SchemaRegistryClient
 
 from . import GateError
 
-CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+SUBJECT_NOT_FOUND = 40401
+RETRIES = {"max.retries": 2, "retries.wait.ms": 200, "retries.max.wait.ms": 1000}  # a gate fails fast
 
 
 class Unreachable(GateError):
     """The registry could not be reached at all: the run stops."""
 
 
-class RegistryError(GateError):
-    def __init__(self, status: int, code: int | None, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+class Incompatible(GateError):
+    """The registry refused a registration as incompatible (409)."""
 
 
 @dataclass(frozen=True)
@@ -34,122 +36,109 @@ class Connection:
     client_cert: str | None = None
     client_key: str | None = None
 
-    def auth(self) -> tuple[str, str] | None:
-        if self.basic_auth is None:
-            return None
-        user, sep, password = self.basic_auth.partition(":")
-        if not sep or not user:
+    def client_config(self, url: str) -> dict:
+        """The client's configuration (its keys are confluent-kafka's)."""
+        if self.basic_auth is not None and (":" not in self.basic_auth or self.basic_auth.startswith(":")):
             raise GateError("--basic-auth: expected USER:PASSWORD")
-        return user, password
-
-    def verify(self) -> ssl.SSLContext | bool:
         if self.client_key and not self.client_cert:
             raise GateError("--client-key needs --client-cert")
-        if not (self.ca_cert or self.client_cert):
-            return True
-        try:
-            context = ssl.create_default_context(cafile=self.ca_cert)
-            if self.client_cert:
-                context.load_cert_chain(self.client_cert, self.client_key)
-        except (OSError, ssl.SSLError) as exc:
-            raise GateError(f"cannot load the TLS files: {exc}") from None
-        return context
+        conf = {"url": url, "timeout": 30, **RETRIES}
+        for key, value in (("basic.auth.user.info", self.basic_auth), ("ssl.ca.location", self.ca_cert),
+                           ("ssl.certificate.location", self.client_cert), ("ssl.key.location", self.client_key)):
+            if value is not None:
+                conf[key] = value
+        return conf
+
+
+def _failure(exc: SchemaRegistryError, what: str, url: str) -> GateError:
+    if exc.http_status_code == -1:
+        return Unreachable(f"cannot reach the registry at {url}: {exc.error_message}")
+    return GateError(f"registry answered {exc.http_status_code} to {what}: {exc.error_message}")
 
 
 class RemoteRegistry:
-    def __init__(self, url: str, *, connection: Connection = Connection(), timeout: float = 30.0) -> None:
+    """The calls the gate makes, each a :class:`GateError` on failure (:class:`Unreachable`
+    when nothing answered); schemas travel as confluent-kafka's ``Schema``."""
+
+    def __init__(self, url: str, *, connection: Connection = Connection()) -> None:
         if not url.startswith(("http://", "https://")):
             raise GateError(f"--registry {url!r}: expected an http:// or https:// URL")
         self.url = url.rstrip("/")
-        self.http = httpx.Client(
-            base_url=self.url,
-            timeout=timeout,
-            headers={"Content-Type": CONTENT_TYPE, "Accept": CONTENT_TYPE},
-            auth=connection.auth(),
-            verify=connection.verify(),
-        )
+        try:
+            self.client = SchemaRegistryClient(connection.client_config(self.url))
+        except (OSError, ssl.SSLError) as exc:
+            raise GateError(f"cannot load the TLS files: {exc}") from None
+        except ValueError as exc:
+            raise GateError(str(exc)) from None
 
     def close(self) -> None:
-        self.http.close()
+        self.client.close()
 
-    def _call(self, method: str, path: str, *, json: dict | None = None, params: dict | None = None) -> object:
-        try:
-            response = self.http.request(method, path, json=json, params=params)
-        except httpx.HTTPError as exc:
-            raise Unreachable(f"cannot reach the registry at {self.url}: {exc or type(exc).__name__}") from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code >= 400:
-            code = body.get("error_code") if isinstance(body, dict) else None
-            message = body.get("message") if isinstance(body, dict) else response.text[:200]
-            raise RegistryError(
-                response.status_code, code, f"registry answered {response.status_code} to {method} {path}: {message}"
-            )
-        if body is None:
-            raise GateError(f"registry at {self.url} answered {method} {path} with a non-JSON body")
-        return body
-
-    @staticmethod
-    def _s(subject: str) -> str:
-        return quote(subject, safe="")
+    def _missing(self, exc: SchemaRegistryError, what: str) -> bool:
+        """Whether ``exc`` says the thing asked for does not exist (404); raise the gate's error otherwise."""
+        if exc.http_status_code == 404:
+            return True
+        raise _failure(exc, what, self.url) from None
 
     def versions(self, subject: str) -> list[int]:
         """Live versions of ``subject``; empty when it does not exist."""
         try:
-            found = self._call("GET", f"/subjects/{self._s(subject)}/versions")
-        except RegistryError as exc:
-            if exc.status == 404:
-                return []
-            raise
-        return list(found) if isinstance(found, list) else []
-
-    def version(self, subject: str, version: int) -> dict:
-        """``{schema, schemaType, references, ...}`` of one registered version."""
-        found = self._call("GET", f"/subjects/{self._s(subject)}/versions/{int(version)}")
-        if not isinstance(found, dict):
-            raise GateError(f"registry answered GET version {version} of {subject} with {found!r}")
-        return found
+            return list(self.client.get_versions(subject))
+        except SchemaRegistryError as exc:
+            self._missing(exc, f"the versions of {subject}")
+            return []
 
     def level(self, subject: str) -> str:
         """The subject's effective compatibility level (its own, else the global one)."""
         try:
-            config = self._call("GET", f"/config/{self._s(subject)}", params={"defaultToGlobal": "true"})
-        except RegistryError as exc:
-            if exc.status != 404:
-                raise
-            config = self._call("GET", "/config")
-        assert isinstance(config, dict)
-        return str(config.get("compatibilityLevel") or config.get("compatibility") or "BACKWARD")
+            return str(self.client.get_compatibility(subject))
+        except SchemaRegistryError as exc:
+            self._missing(exc, f"the config of {subject}")
+        try:
+            return str(self.client.get_compatibility())
+        except SchemaRegistryError as exc:
+            raise _failure(exc, "the global config", self.url) from None
 
     def set_level(self, subject: str, level: str) -> None:
-        self._call("PUT", f"/config/{self._s(subject)}", json={"compatibility": level})
+        try:
+            self.client.set_compatibility(subject, level)
+        except SchemaRegistryError as exc:
+            raise _failure(exc, f"setting the level of {subject}", self.url) from None
 
-    def check(self, subject: str, body: dict) -> tuple[bool, list[str]]:
+    def check(self, subject: str, schema: Schema) -> tuple[bool, list[str]]:
         """Against every version the subject's level says to check (verbose messages)."""
         try:
-            found = self._call(
-                "POST", f"/compatibility/subjects/{self._s(subject)}/versions", json=body, params={"verbose": "true"}
-            )
-        except RegistryError as exc:
-            if exc.code == 40401:  # registries that answer "subject not found" for a new subject
+            return self.client.compatibility_messages(subject, schema)
+        except SchemaRegistryError as exc:
+            if exc.error_code == SUBJECT_NOT_FOUND:  # registries that answer so for a new subject
                 return True, []
-            raise
-        assert isinstance(found, dict)
-        return bool(found.get("is_compatible")), [str(m) for m in found.get("messages") or []]
+            raise _failure(exc, f"the compatibility check of {subject}", self.url) from None
 
-    def lookup(self, subject: str, body: dict) -> dict | None:
-        """``{id, version, ...}`` when this exact schema is registered under ``subject``."""
+    def lookup(self, subject: str, schema: Schema) -> RegisteredSchema | None:
+        """The version under which exactly this schema is registered under ``subject``, if any."""
         try:
-            found = self._call("POST", f"/subjects/{self._s(subject)}", json=body)
-        except RegistryError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return found if isinstance(found, dict) else None
+            return self.client.lookup_schema(subject, schema)
+        except SchemaRegistryError as exc:
+            self._missing(exc, f"the lookup in {subject}")
+            return None
 
-    def register(self, subject: str, body: dict) -> dict:
-        found = self._call("POST", f"/subjects/{self._s(subject)}/versions", json=body)
-        assert isinstance(found, dict)
-        return found
+    def register(self, subject: str, schema: Schema) -> RegisteredSchema:
+        """Register ``schema``; a 409 (incompatible) is returned as the error for the caller to explain."""
+        try:
+            return self.client.register_schema_full_response(subject, schema)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 409:
+                raise Incompatible(str(exc)) from None
+            raise _failure(exc, f"the registration in {subject}", self.url) from None
+
+    def version(self, subject: str, version: int) -> RegisteredSchema:
+        try:
+            return self.client.get_version(subject, version)
+        except SchemaRegistryError as exc:
+            raise _failure(exc, f"version {version} of {subject}", self.url) from None
+
+
+def schema(text: str, schema_type: str, references: list[dict]) -> Schema:
+    """A ``Schema`` to send: the text, its type and ``{name, subject, version}`` references."""
+    refs = [SchemaReference(r["name"], r["subject"], r["version"]) for r in references]
+    return Schema(text, schema_type, refs)
