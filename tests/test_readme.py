@@ -58,6 +58,9 @@ EXPECTED = {
                                                '["orders-value"]'],
     "from confluent_kafka.schema_registry import Schema": ["2"],
     "# from confluent_kafka.schema_registry import SchemaRegistryClient": ["{'id': 'o-1', 'qty': 2}"],
+    "# Data contracts: a PII field encrypted, a CEL condition, produce and consume.": [
+        "rejected: Rule expr failed: message.amount > 0.0",
+        "{'id': 'p-1', 'amount': 42.0, 'card': '4111 1111 1111 1111'}"],
     "schemahub export --db schemahub.db": [],
     "from streams import JoinWindows": ["[('o-1', {'amount': 1200, 'order_id': 'o-1', 'paid': 'pay-1'})]"],
 }
