@@ -9,14 +9,15 @@ visible in the state when ``append`` returns.
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from . import config as cfg
 from .access.caller import ANYONE, Caller, readable_names, references_readable, visible
+from .commits import GroupCommit, Write
 from .compatibility import CompatibilityResult, PreviousVersion, check
 from .contracts import check_metadata, check_rule_set, merge_metadata, merge_rule_sets, validate_rule_set
 from .dek_registry import DekRegistry
@@ -54,7 +55,6 @@ from .stores.records import (
     Record,
     SchemaRecord,
     SchemaTombstone,
-    content_key,
     guid_bytes,
 )
 from .subjects import (
@@ -104,14 +104,15 @@ class Registry:
         self.state = RegistryState()
         self.parser = SchemaParser(self.state)
         self.default_level = default_level
-        self._write_lock = threading.Lock()
+        self._commits = GroupCommit(lambda records: self._append(records), store.write_token)
         store.open(self.state.apply)
         self.keys = DekRegistry(self)
 
     @property
-    def write_lock(self) -> threading.Lock:
-        """Held by every read-check-write sequence, so each sees the writes before it."""
-        return self._write_lock
+    def write_lock(self) -> AbstractContextManager[None]:
+        """Held by every read-check-write sequence other than a registration's, so each sees
+        the writes before it: nothing else is queued or appended meanwhile."""
+        return self._commits.exclusive()
 
     def close(self) -> None:
         self.store.close()
@@ -321,8 +322,11 @@ class Registry:
         existing = self._matching_version(subj, stored, request, deleted=False, normalize=use_normalize)
         if existing is not None and request.id in (None, existing.id) and request.version in (None, existing.version):
             return existing
-        with self._write_lock:
-            return self._register_locked(qualified, subject, request, parsed, stored, force)
+        with self._commits.deciding(qualified):
+            record, write = self._register_locked(qualified, subject, request, parsed, stored, force)
+        if write is not None:
+            self._commits.wait(write)
+        return record
 
     def _register_locked(
         self,
@@ -332,7 +336,11 @@ class Registry:
         parsed: ParsedSchema,
         stored: SchemaInput,
         force: bool,
-    ) -> SchemaRecord:
+    ) -> tuple[SchemaRecord, Write | None]:
+        """Decide a registration (under :meth:`GroupCommit.deciding`): the version it answers
+        and, for a new one, its queued write; the state is read together with what the writes
+        queued before it decided (``pending``)."""
+        pending = self._commits.pending
         mode = self.mode_for(qualified)
         if mode in ("READONLY", "READONLY_OVERRIDE"):
             raise OperationNotPermitted(f"Subject {subject} is in read-only mode")
@@ -345,11 +353,12 @@ class Registry:
         subj = self.state.subjects.get(qualified)
         latest = subj.latest_live() if subj else None
         metadata, rule_set = self._apply_data_contract(subject, request, latest)
-        key = content_key(stored.schema_type, stored.schema, stored.references, metadata, rule_set)
+        content = Content.of(stored.schema_type, stored.schema, stored.references, metadata, rule_set)
+        key = content.key
         if subj is not None:
             for record in subj.with_text(stored.text_key):
                 if not record.deleted and record.content_key == key and request.id in (None, record.id):
-                    return record
+                    return record, None
         new_version = subj.max_version() + 1 if subj is not None else 1
         if request.version is not None and request.version > 0:
             if not importing and request.version != new_version:
@@ -362,9 +371,12 @@ class Registry:
                     f"Overwrite new schema with id {existing.id} in context {context} is not permitted."
                 )
         schema_id = self.state.id_for_content(context, key)
+        if schema_id is None:
+            schema_id = pending.content_ids.get((context, key))
         if request.id is not None and request.id >= 0:
             holder = self.state.schema_by_id(context, request.id)
-            if holder is not None and holder.content_key != key:
+            held = holder.content_key if holder is not None else pending.ids.get((context, request.id))
+            if held is not None and held != key:
                 raise OperationNotPermitted(
                     f"Overwrite new schema with id {request.id} in context {context} is not permitted."
                 )
@@ -374,20 +386,23 @@ class Registry:
             if not result.is_compatible:
                 raise IncompatibleSchema(subject, result.messages)
         if schema_id is None:
-            schema_id = self.state.next_id(context, self.store.id_high_water().get(context, 0))
+            high_water = max(self.store.id_high_water().get(context, 0), pending.max_ids.get(context, 0))
+            schema_id = self.state.next_id(context, high_water)
         records: list[Record] = []
-        if context != DEFAULT_CONTEXT and context not in self.state.contexts:
+        if context != DEFAULT_CONTEXT and context not in self.state.contexts and context not in pending.contexts:
             records.append(ContextRecord(context))
         for record in sorted(self.state.users_of(context, schema_id), key=_version_number):
-            if record.subject == qualified and record.deleted and not self.state.is_referenced(qualified, record.version):
+            if (
+                record.subject == qualified
+                and record.deleted
+                and not self.state.is_referenced(qualified, record.version)
+                and (qualified, record.version) not in pending.referenced
+            ):
                 records.append(SchemaTombstone(qualified, record.version))
-        content = self.state.content_for(context, key) or Content.of(
-            stored.schema_type, stored.schema, stored.references, metadata, rule_set
-        )
+        content = self.state.content_for(context, key) or content
         new = SchemaRecord(qualified, new_version, schema_id, content, False, int(time.time() * 1000))
         records.append(new)
-        self._append(records)
-        return new
+        return new, self._commits.submit(records)
 
     def lookup(
         self,
@@ -453,7 +468,7 @@ class Registry:
 
     def delete_version(self, subject: str, version: str | int, *, permanent: bool = False) -> int:
         number = parse_version(version)
-        with self._write_lock:
+        with self._commits.exclusive():
             self._check_writable(subject)
             subj = self._subject(subject, deleted=True)
             if number == -1:
@@ -482,7 +497,7 @@ class Registry:
             return record.version
 
     def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
-        with self._write_lock:
+        with self._commits.exclusive():
             self._check_writable(subject)
             subj = self._subject(subject, deleted=True)
             qualified = subj.name
@@ -671,7 +686,7 @@ class Registry:
                 value = str(value).upper()
             stored[name] = value
             echo[name] = value
-        with self._write_lock:
+        with self._commits.exclusive():
             self._check_writable(subject)
             self._append([ConfigRecord(key, stored)])
         return echo
@@ -680,7 +695,7 @@ class Registry:
         key = cfg.config_key(subject)
         if subject is not None:
             validate_config_subject(subject)
-        with self._write_lock:
+        with self._commits.exclusive():
             previous = self.state.configs.get(key)
             if previous is None:
                 if subject is not None:
@@ -708,7 +723,7 @@ class Registry:
             if value == "FORWARD" and not qs.is_context_only:
                 raise OperationNotPermitted("Forward mode only supported on global level")
         key = cfg.config_key(subject)
-        with self._write_lock:
+        with self._commits.exclusive():
             records: list[Record] = []
             if value == "IMPORT" and self.mode_for(subject) != "IMPORT" and not force:
                 scope = [s for s in self.state.subjects.values() if _in_scope(s.name, subject)]
@@ -725,7 +740,7 @@ class Registry:
         if subject is not None:
             validate_config_subject(subject)
         key = cfg.config_key(subject)
-        with self._write_lock:
+        with self._commits.exclusive():
             previous = self.state.modes.get(key)
             if previous is None:
                 if subject is not None:
@@ -747,7 +762,7 @@ class Registry:
 
     def delete_context(self, context: str) -> None:
         name = context if context.startswith(".") else "." + context
-        with self._write_lock:
+        with self._commits.exclusive():
             if name not in self.state.contexts or name == DEFAULT_CONTEXT:
                 raise SubjectNotFound(context) if name != DEFAULT_CONTEXT else ContextNotEmpty(context)
             if any(context_of(s) == name for s in self.state.subjects):

@@ -6,13 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from registry.errors import StoreError
 from registry.formats.base import Reference
 from registry.service import RegisterRequest, Registry
 from registry.state import Subject
@@ -211,3 +214,122 @@ def test_counts_kept_for_the_metrics_match_a_recount(tmp_path: Path) -> None:
     state = reopened.state
     assert (state.live_subjects, state.live_versions, state.live_ids) == recount(state) == (3, 8, 4)
     reopened.close()
+
+
+# -- group commit ------------------------------------------------------------------------------
+
+
+class GatedStore(SQLiteStore):
+    """A SQLite store that notes each append and can hold it at a gate, or fail it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.gate = threading.Event()
+        self.gate.set()
+        self.appends: list[list[records.Record]] = []
+        self.fail = False
+
+    def append(self, batch: Sequence[records.Record]) -> None:
+        self.appends.append(list(batch))
+        assert self.gate.wait(30)
+        if self.fail:
+            raise StoreError("the disk is full")
+        super().append(batch)
+
+
+def versions_in(batch: list[records.Record]) -> list[tuple[str, int]]:
+    return [(r.subject, r.version) for r in batch if isinstance(r, records.SchemaRecord)]
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "hang guard"
+        time.sleep(0.005)
+
+
+def test_concurrent_registrations_are_appended_together_and_answered_once_durable(tmp_path: Path) -> None:
+    store = GatedStore(tmp_path / "r.db")
+    registry = Registry(store)
+    registry.set_config(None, {"compatibility": "NONE"})
+    shared = avro("Shared", "x")
+    answers: dict[str, records.SchemaRecord] = {}
+
+    def register(subject: str, schema: str) -> None:
+        answers[subject] = registry.register(subject, RegisterRequest(schema))
+
+    store.gate.clear()
+    first = threading.Thread(target=register, args=("a", shared))
+    first.start()
+    wait_until(lambda: len(store.appends) == 2)  # config, then "a" held at the gate
+    others = [threading.Thread(target=register, args=(f"b{i}", avro(f"B{i}", "y"))) for i in range(5)]
+    others.append(threading.Thread(target=register, args=("b5", shared)))  # the same schema as "a"
+    for thread in others:
+        thread.start()
+    wait_until(lambda: len(registry._commits.pending.subjects) == 7)  # all decided and queued
+    assert answers == {}  # nobody answered before its record is durable
+    store.gate.set()
+    for thread in [first, *others]:
+        thread.join(30)
+    assert [sorted(versions_in(batch)) for batch in store.appends[1:]] == [
+        [("a", 1)], [(f"b{i}", 1) for i in range(6)]  # one append for the six queued meanwhile
+    ]
+    assert answers["b5"].id == answers["a"].id  # decided from the queued write of "a"
+    assert len({answers[f"b{i}"].id for i in range(5)} | {answers["a"].id}) == 6
+    registry.close()
+    reopened = Registry(SQLiteStore(tmp_path / "r.db"))
+    for subject, answer in answers.items():
+        assert reopened.get_version(subject, 1).id == answer.id
+    reopened.close()
+
+
+def test_a_subject_with_a_queued_version_is_decided_after_it(tmp_path: Path) -> None:
+    store = GatedStore(tmp_path / "r.db")
+    registry = Registry(store)
+    registry.set_config(None, {"compatibility": "BACKWARD"})
+    answers: list[records.SchemaRecord] = []
+    store.gate.clear()
+    first = threading.Thread(target=lambda: answers.append(registry.register("s", RegisterRequest(avro("R", "a")))))
+    first.start()
+    wait_until(lambda: len(store.appends) == 2)
+    second = threading.Thread(
+        target=lambda: answers.append(registry.register("s", RegisterRequest(avro("R", "a", "b"))))
+    )
+    second.start()
+    time.sleep(0.2)
+    assert len(store.appends) == 2 and answers == []  # waits: its check needs version 1 applied
+    store.gate.set()
+    first.join(30)
+    second.join(30)
+    assert [versions_in(batch) for batch in store.appends[1:]] == [[("s", 1)], [("s", 2)]]
+    assert [a.version for a in answers] == [1, 2]
+    registry.close()
+
+
+def test_a_failed_append_fails_every_write_in_it_and_keeps_nothing(tmp_path: Path) -> None:
+    store = GatedStore(tmp_path / "r.db")
+    registry = Registry(store)
+    registry.set_config(None, {"compatibility": "NONE"})
+    errors: list[BaseException] = []
+
+    def register(subject: str) -> None:
+        try:
+            registry.register(subject, RegisterRequest(avro(subject.upper(), "x")))
+        except StoreError as exc:
+            errors.append(exc)
+
+    store.gate.clear()
+    store.fail = True
+    threads = [threading.Thread(target=register, args=(f"f{i}",)) for i in range(4)]
+    threads[0].start()
+    wait_until(lambda: len(store.appends) == 2)
+    for thread in threads[1:]:
+        thread.start()
+    wait_until(lambda: len(registry._commits.pending.subjects) == 4)
+    store.gate.set()
+    for thread in threads:
+        thread.join(30)
+    assert len(errors) == 4 and registry.list_subjects() == []
+    store.fail = False
+    assert registry.register("after", RegisterRequest(avro("After", "x"))).version == 1
+    registry.close()

@@ -34,6 +34,11 @@ class Store(ABC):
         here so that no id is ever reused."""
         return {}
 
+    def write_token(self) -> object:
+        """Writes with equal tokens may be appended together (a store that admits a request
+        under some condition, such as a leadership term, answers it here)."""
+        return None
+
     def is_leader(self) -> bool:
         """Whether this instance may write (always, for a single-node store)."""
         return True

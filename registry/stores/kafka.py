@@ -572,6 +572,10 @@ class KafkaStore(Store):
     def unpin(token: Token) -> None:
         _pinned_term.reset(token)
 
+    def write_token(self) -> object:
+        """The term this request was admitted under: one append holds writes of one term."""
+        return _pinned_term.get()
+
     def id_high_water(self) -> dict[str, int]:
         return dict(self._index.max_ids)
 

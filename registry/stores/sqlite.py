@@ -130,6 +130,13 @@ class _Texts:
         with self._lock:
             self._conn.close()
 
+    def ping(self) -> bool:
+        with self._lock:
+            try:
+                return self._conn.execute("SELECT 1").fetchone() == (1,)
+            except sqlite3.Error:
+                return False
+
     def text(self, row: int) -> str:
         with self._lock:
             found = self._cache.get(row)
@@ -159,6 +166,7 @@ class SQLiteStore(Store):
     def __init__(self, path: str | Path, *, streaming: bool = False) -> None:
         self.path = str(path)
         self.streaming = streaming
+        self._high_water: dict[str, int] = {}  # the id_high_water table, as of the last commit
         self._lock = threading.RLock()
         self._apply: Apply | None = None
         self._conn = _connect(self.path)
@@ -208,6 +216,7 @@ class SQLiteStore(Store):
 
     def open(self, apply: Apply) -> None:
         self._apply = apply
+        self._high_water = dict(self._conn.execute("SELECT context, max_id FROM id_high_water").fetchall())
         enabled = gc.isenabled()
         gc.disable()  # millions of small objects, none of them cyclic
         try:
@@ -286,8 +295,11 @@ class SQLiteStore(Store):
         return found
 
     def id_high_water(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._conn.execute("SELECT context, max_id FROM id_high_water").fetchall())
+        return dict(self._high_water)
+
+    def ready(self) -> bool:
+        """Whether the file can be read (a query on the reading connection)."""
+        return self._texts.ping()
 
     # -- writing ---------------------------------------------------------------
 
@@ -305,6 +317,11 @@ class SQLiteStore(Store):
                     raise
             except sqlite3.Error as exc:
                 raise StoreError(f"Error while writing to the store: {exc}") from exc
+            for record in records:
+                if isinstance(record, SchemaRecord):
+                    ctx = context_of(record.subject)
+                    if record.id > self._high_water.get(ctx, 0):
+                        self._high_water[ctx] = record.id
             for record in records:
                 self._apply(record)
 
