@@ -14,6 +14,7 @@ replaced by a new one) and looks records up one by one, or takes a snapshot.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 
 from .bounded import BoundedCache, strings_size
@@ -37,6 +38,7 @@ from .subjects import DEFAULT_CONTEXT, context_of, resolve_reference_subject
 
 RESPONSE_CACHE_BYTES = 32 * 1024 * 1024
 RESPONSE_CACHE_ITEM_BYTES = 1024 * 1024
+CHANGE_LOG_SIZE = 10_000
 
 Coordinates = tuple[str, int]
 """A (qualified subject, version)."""
@@ -201,6 +203,9 @@ class RegistryState:
             RESPONSE_CACHE_BYTES, max_item_bytes=RESPONSE_CACHE_ITEM_BYTES
         )
         self.generation = 0
+        # (generation, subject) of the latest schema changes, oldest first: an index kept
+        # beside the state (the console's subject list) catches up without a full walk.
+        self.changes: deque[tuple[int, str]] = deque(maxlen=CHANGE_LOG_SIZE)
 
     def apply(self, record: Record) -> None:
         with self.lock:
@@ -251,6 +256,7 @@ class RegistryState:
 
     def _put_schema(self, record: SchemaRecord) -> None:
         name, number, schema_id, content, deleted, _ = record
+        self.changes.append((self.generation, name))
         subject = self.subjects.get(name)
         if subject is None:
             subject = self.subjects[name] = Subject(name, self.lock)
@@ -293,6 +299,7 @@ class RegistryState:
 
     def _load_subject(self, load: SubjectVersions) -> None:
         """:meth:`_put_schema` for every version of a subject not held yet, in fewer steps."""
+        self.changes.append((self.generation, load.subject))
         if load.subject in self.subjects or not load.versions:
             for record in load.versions:
                 self._put_schema(record)
@@ -372,6 +379,7 @@ class RegistryState:
                 del self.guids[content.guid_bytes]
 
     def _drop_schema(self, subject_name: str, version: int) -> None:
+        self.changes.append((self.generation, subject_name))
         subject = self.subjects.get(subject_name)
         if subject is None:
             return
@@ -408,6 +416,19 @@ class RegistryState:
             if not record.deleted:
                 return record
         return users[0] if users else None
+
+    def changed_since(self, generation: int) -> set[str] | None:
+        """The subjects whose schemas changed after ``generation``; None when the log
+        no longer reaches back that far."""
+        with self.lock:
+            if len(self.changes) == self.changes.maxlen and self.changes[0][0] > generation:
+                return None
+            found: set[str] = set()
+            for stamp, subject in reversed(self.changes):
+                if stamp <= generation:
+                    break
+                found.add(subject)
+            return found
 
     def id_for_content(self, context: str, key: bytes) -> int | None:
         return self.content_ids.get((context, key))

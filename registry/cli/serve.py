@@ -41,6 +41,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--log-level", type=_log_level, default=_env("SCHEMAHUB_LOG_LEVEL", "info"), metavar="LEVEL",
         help=f"{', '.join(LOG_LEVELS)}; info logs one line per request (SCHEMAHUB_LOG_LEVEL)",
     )
+    serve.add_argument("--no-ui", action="store_true", help="leave out the web console at /ui/")
     from .kafka_options import add_kafka_arguments
 
     add_kafka_arguments(serve)
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     security = security_settings(args)
     registry = Registry(open_store(args))
-    app = create_app(registry, **security.app_kwargs)
+    app = create_app(registry, ui=not args.no_ui, **security.app_kwargs)
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=True,
         **security.connections.uvicorn_kwargs(), **security.uvicorn_tls,

@@ -89,13 +89,20 @@ class RegistryApp:
 THREAD_STACK_BYTES = 256 * 1024 * 1024
 
 
-def create_app(registry: Registry, *, auth=None, request_timeout: float | None = None) -> Starlette:
+def create_app(
+    registry: Registry, *, auth=None, request_timeout: float | None = None, ui: bool = True
+) -> Starlette:
     """The ASGI app. Worker threads get a large stack: the schema engines recurse
     deeply on legitimately deep schemas, and hostile ones must fail cleanly.
     ``auth`` (a :class:`registry.access.users.AuthConfig`) turns on access control;
-    ``request_timeout`` bounds each handler (408)."""
+    ``request_timeout`` bounds each handler (408); ``ui`` mounts the web console at ``/ui``."""
     threading.stack_size(THREAD_STACK_BYTES)
     app = Starlette()
-    app.router.default = RegistryApp(registry, auth=auth, request_timeout=request_timeout)
+    api = RegistryApp(registry, auth=auth, request_timeout=request_timeout)
+    app.router.default = api
+    if ui:
+        from ..ui import Console
+
+        app.mount("/ui", Console(registry, api.guard))
     app.state.registry = registry
     return app

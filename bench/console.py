@@ -1,0 +1,144 @@
+"""The console's subjects page on a registry of 100 000 subjects: server time per page.
+
+    .venv/bin/python bench/console.py [--subjects 100000] [--repeat 15]
+
+The registry is a real SQLite store replayed into the in-memory state; requests go
+through the whole ASGI app in-process (Starlette's TestClient), so the times are the
+server's: routing, access, search, rendering. Each console builds its subject index in the background
+at start; a page right after a write updates it for the changed subject; "warm" is a
+page of an unchanged registry (the matching rows of the last queries are kept, so
+paging is a slice). The baseline,
+measured in the same run, is the REST API's ``GET /subjects`` listing every subject.
+A user with a glob rule shows the cost of the access rule over every subject.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from starlette.testclient import TestClient
+
+from registry.access.users import hash_password, parse_auth_config
+from registry.http.app import create_app
+from registry.service import Registry
+from registry.stores.records import SchemaRecord
+from registry.stores.sqlite import SQLiteStore
+from registry.ui.listing import SubjectListing
+
+TYPES = ("AVRO", "PROTOBUF", "JSON")
+SCHEMAS = {
+    "AVRO": '{"type":"record","name":"R","fields":[{"name":"id","type":"long"}]}',
+    "PROTOBUF": 'syntax = "proto3";\nmessage R {\n  int64 id = 1;\n}\n',
+    "JSON": '{"type":"object","properties":{"id":{"type":"integer"}}}',
+}
+
+
+def fill(store: SQLiteStore, subjects: int) -> None:
+    """``subjects`` subjects (a tenth in a second context), one version each, of the three formats."""
+    batch: list[SchemaRecord] = []
+    for n in range(subjects):
+        schema_type = TYPES[n % 3]
+        name = f"team-{n % 97}.orders-{n}-value"
+        subject = f":.staging:{name}" if n % 10 == 0 else name
+        batch.append(SchemaRecord(subject=subject, version=1, id=n + 1, schema_type=schema_type,
+                                  schema=SCHEMAS[schema_type], ts=1_700_000_000_000 + n))
+        if len(batch) == 10_000:
+            store.append(batch)
+            batch = []
+    if batch:
+        store.append(batch)
+
+
+def timed(get: Callable[[], object], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        get()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subjects", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "registry.db"
+        store = SQLiteStore(str(db))
+        store.open(lambda record: None)
+        fill(store, args.subjects)
+        store.close()
+        started = time.perf_counter()
+        registry = Registry(SQLiteStore(str(db)))
+        print(f"{len(registry.state.subjects)} subjects replayed in {time.perf_counter() - started:.2f} s")
+        auth = parse_auth_config({
+            "users": {"admin": {"password": hash_password("a")}, "team": {"password": hash_password("t")}},
+            "rules": [
+                {"user": "admin", "operations": ["*"], "subjects": ["*"], "global": True},
+                {"user": "team", "operations": ["read"], "subjects": ["team-1*", ":.staging:team-2*"]},
+            ],
+        })
+        apps = [create_app(registry), create_app(registry, auth=auth)]
+        for app in apps:  # wait for each console's background index build, so that nothing else runs
+            next(route.app for route in app.routes if getattr(route, "path", "") == "/ui").listing.index()
+        with TestClient(apps[0]) as open_client, TestClient(apps[1]) as secured:
+            def page(client: TestClient, url: str, who: tuple[str, str] | None = None) -> None:
+                response = client.get(url, auth=who)
+                assert response.status_code == 200, (url, response.status_code, response.text[:300])
+
+
+            counter = iter(range(10**9))
+
+            def cold(client: TestClient, url: str, who: tuple[str, str] | None = None) -> list[float]:
+                times = []
+                for _ in range(max(3, args.repeat // 3)):
+                    registry.set_config(f"team-1.orders-{next(counter)}-value", {"compatibility": "FULL"})
+                    times += timed(lambda: page(client, url, who), 1)
+                return times
+
+            build = timed(lambda: SubjectListing(registry.state).index(), 1)  # what each console does at start
+            first = timed(lambda: page(open_client, "/ui/subjects"), 1)
+            baseline = timed(lambda: page(open_client, "/subjects"), args.repeat)
+            page(secured, "/ui/subjects", ("admin", "a"))  # verify the passwords once (scrypt), as a session would
+            page(secured, "/ui/subjects", ("team", "t"))
+            cases: list[tuple[str, list[float]]] = [
+                ("subject index build (done in the background at start)", build),
+                ("first subjects page", first),
+                ("subjects page right after a write", cold(open_client, "/ui/subjects")),
+                ("subjects page, warm", timed(lambda: page(open_client, "/ui/subjects"), args.repeat)),
+                ("last page (2000), warm", timed(lambda: page(open_client, "/ui/subjects?page=2000"), args.repeat)),
+                ("substring search, a new text each time", timed(
+                    lambda: page(open_client, f"/ui/subjects?q=orders-{next(counter) % 1000}"), args.repeat)),
+                ("glob search '*-7?7-value'", timed(lambda: page(open_client, "/ui/subjects?q=*-7%3F7-value"), args.repeat)),
+                ("format PROTOBUF, context .staging", timed(
+                    lambda: page(open_client, "/ui/subjects?type=PROTOBUF&context=.staging"), args.repeat)),
+                ("sorted by last change", timed(lambda: page(open_client, "/ui/subjects?sort=changed"), args.repeat)),
+                ("admin (rule '*'), right after a write", cold(secured, "/ui/subjects", ("admin", "a"))),
+                ("admin (rule '*'), warm", timed(lambda: page(secured, "/ui/subjects", ("admin", "a")), args.repeat)),
+                ("team (two glob rules), right after a write", cold(secured, "/ui/subjects", ("team", "t"))),
+                ("team (two glob rules), warm", timed(lambda: page(secured, "/ui/subjects", ("team", "t")), args.repeat)),
+            ]
+        registry.close()
+    base = statistics.median(baseline)
+    print(f"baseline: REST GET /subjects (all {args.subjects} names as JSON): median {base:.1f} ms")
+    print(f"{'console /ui/subjects':52} {'median ms':>10} {'worst ms':>9} {'x baseline':>11}")
+    for name, times in cases:
+        median = statistics.median(times)
+        print(f"{name:52} {median:10.1f} {max(times):9.1f} {median / base:11.2f}")
+    print(json.dumps({"subjects": args.subjects, "baseline_ms": round(base, 1),
+                      "cases": {name: round(statistics.median(t), 1) for name, t in cases}}))
+
+
+if __name__ == "__main__":
+    main()
