@@ -128,6 +128,12 @@ def main() -> None:
                 ("admin (rule '*'), warm", timed(lambda: page(secured, "/ui/subjects", ("admin", "a")), args.repeat)),
                 ("team (two glob rules), right after a write", cold(secured, "/ui/subjects", ("team", "t"))),
                 ("team (two glob rules), warm", timed(lambda: page(secured, "/ui/subjects", ("team", "t")), args.repeat)),
+                ("a subject's page (referenced-by walks every version)", timed(
+                    lambda: page(open_client, "/ui/subjects/team-1.orders-1-value"), args.repeat)),
+                ("a version's page", timed(
+                    lambda: page(open_client, "/ui/subjects/team-1.orders-1-value/versions/1"), args.repeat)),
+                ("a diff page with its compatibility check", timed(
+                    lambda: page(open_client, "/ui/subjects/team-1.orders-1-value/diff/1..1"), args.repeat)),
             ]
         registry.close()
     base = statistics.median(baseline)
