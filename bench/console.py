@@ -50,8 +50,7 @@ def fill(store: SQLiteStore, subjects: int) -> None:
         schema_type = TYPES[n % 3]
         name = f"team-{n % 97}.orders-{n}-value"
         subject = f":.staging:{name}" if n % 10 == 0 else name
-        batch.append(SchemaRecord(subject=subject, version=1, id=n + 1, schema_type=schema_type,
-                                  schema=SCHEMAS[schema_type], ts=1_700_000_000_000 + n))
+        batch.append(SchemaRecord.of(subject, 1, n + 1, schema_type, SCHEMAS[schema_type], ts=1_700_000_000_000 + n))
         if len(batch) == 10_000:
             store.append(batch)
             batch = []

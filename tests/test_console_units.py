@@ -21,8 +21,7 @@ from registry.ui.session import Sessions
 
 
 def record(subject: str, version: int = 1, *, deleted: bool = False, ts: int = 0, schema_type: str = "AVRO") -> SchemaRecord:
-    return SchemaRecord(subject=subject, version=version, id=version, schema_type=schema_type, schema='"int"',
-                        deleted=deleted, ts=ts)
+    return SchemaRecord.of(subject, version, version, schema_type, '"int"', deleted=deleted, ts=ts)
 
 
 @pytest.mark.parametrize(("pattern", "name", "expected"), [

@@ -117,15 +117,11 @@ def timeline(records: list[SchemaRecord]) -> list[TimelineEntry]:
 
 def referrers(registry: Registry, subject: str) -> list[SchemaRecord]:
     """Every version (of any subject) whose references name a version of ``subject``."""
-    found = []
-    for subj in list(registry.state.subjects.values()):
-        for record in list(subj.versions.values()):
-            if not record.references:
-                continue
-            context = context_of(record.subject)
-            if any(resolve_reference_subject(ref.subject, context) == subject for ref in record.references):
-                found.append(record)
-    return sorted(found, key=lambda r: (r.subject, r.version))
+    state = registry.state
+    subj = state.subjects.get(subject)
+    numbers = list(subj.versions) if subj is not None else []
+    found = {(r.subject, r.version): r for number in numbers for r in state.referrers(subject, number)}
+    return [found[key] for key in sorted(found)]
 
 
 def subject_page(registry: Registry, caller: Caller, subject: str, *, deleted: bool) -> dict:
