@@ -22,6 +22,7 @@ written against confluent-kafka keeps working.
 from __future__ import annotations
 
 import random
+import ssl
 import threading
 import time
 import urllib.parse
@@ -120,63 +121,64 @@ def _registered(payload: dict[str, Any], schema: Schema | None = None, subject: 
                             subject=payload.get("subject", subject), version=payload.get("version"))
 
 
+def _urls(url: Any) -> tuple[list[str], tuple[str, str] | None]:
+    """The base URLs of ``url`` (comma-separated), without userinfo, and the userinfo's credentials."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("SchemaRegistryClient: url is required (one URL or several, comma-separated)")
+    auth: tuple[str, str] | None = None
+    urls = []
+    for raw in (part.strip() for part in url.split(",")):
+        if not raw:
+            continue
+        parts = urllib.parse.urlsplit(raw)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"SchemaRegistryClient: invalid url {raw!r} (http:// or https:// expected)")
+        if parts.username is not None:
+            auth = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
+            parts = parts._replace(netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else ""))
+        urls.append(urllib.parse.urlunsplit(parts).rstrip("/"))
+    return urls, auth
+
+
+def _basic_auth(conf: dict[str, Any], url_auth: tuple[str, str] | None) -> tuple[str, str] | None:
+    """``basic.auth.user.info`` (USER_INFO), else the URL's userinfo."""
+    source = (conf["basic.auth.credentials.source"] or "").upper()
+    if source not in ("", "USER_INFO", "URL"):
+        raise ValueError("SchemaRegistryClient: basic.auth.credentials.source must be USER_INFO or URL")
+    user_info = conf["basic.auth.user.info"]
+    if not user_info:
+        return url_auth
+    if source == "URL":
+        raise ValueError("SchemaRegistryClient: basic.auth.user.info given with credentials source URL")
+    if ":" not in user_info:
+        raise ValueError("SchemaRegistryClient: basic.auth.user.info must be 'user:password'")
+    user, _, password = user_info.partition(":")
+    return user, password
+
+
+def _tls(conf: dict[str, Any]) -> ssl.SSLContext | bool:
+    """What to verify the registry with: the system's trust, or a context with ``ssl.ca.location``
+    and the client certificate of ``ssl.certificate.location``/``ssl.key.location``."""
+    cert, key, ca = conf["ssl.certificate.location"], conf["ssl.key.location"], conf["ssl.ca.location"]
+    if key and not cert:
+        raise ValueError("SchemaRegistryClient: ssl.key.location needs ssl.certificate.location")
+    if not cert and not ca:
+        return True
+    context = ssl.create_default_context(cafile=ca or None)
+    if cert:
+        context.load_cert_chain(cert, key or None, conf["ssl.key.password"] or None)
+    return context
+
+
 class SchemaRegistryClient:
     """Talks to a Confluent-compatible Schema Registry (ours first)."""
 
     def __init__(self, conf: dict[str, Any]) -> None:
         conf = _config.take("SchemaRegistryClient", _DEFAULTS, conf)
         self._conf = dict(conf)
-        url = conf["url"]
-        if not isinstance(url, str) or not url.strip():
-            raise ValueError("SchemaRegistryClient: url is required (one URL or several, comma-separated)")
-        auth: tuple[str, str] | None = None
-        self._urls: list[str] = []
-        for raw in url.split(","):
-            raw = raw.strip()
-            if not raw:
-                continue
-            parts = urllib.parse.urlsplit(raw)
-            if parts.scheme not in ("http", "https"):
-                raise ValueError(f"SchemaRegistryClient: invalid url {raw!r} (http:// or https:// expected)")
-            if parts.username is not None:
-                auth = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
-                netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-                parts = parts._replace(netloc=netloc)
-            self._urls.append(urllib.parse.urlunsplit(parts).rstrip("/"))
-        source = (conf["basic.auth.credentials.source"] or "").upper()
-        if source not in ("", "USER_INFO", "URL"):
-            raise ValueError("SchemaRegistryClient: basic.auth.credentials.source must be USER_INFO or URL")
-        user_info = conf["basic.auth.user.info"]
-        if user_info:
-            if source == "URL":
-                raise ValueError("SchemaRegistryClient: basic.auth.user.info given with credentials source URL")
-            if ":" not in user_info:
-                raise ValueError("SchemaRegistryClient: basic.auth.user.info must be 'user:password'")
-            user, _, password = user_info.partition(":")
-            auth = (user, password)
-        headers = {"Confluent-Client-Version": _CLIENT_VERSION}
-        cert: Any = None
-        if conf["ssl.certificate.location"]:
-            if conf["ssl.key.location"]:
-                cert = (conf["ssl.certificate.location"], conf["ssl.key.location"])
-                if conf["ssl.key.password"]:
-                    cert = (*cert, conf["ssl.key.password"])
-            else:
-                cert = conf["ssl.certificate.location"]
-        elif conf["ssl.key.location"]:
-            raise ValueError("SchemaRegistryClient: ssl.key.location needs ssl.certificate.location")
-        verify: Any = conf["ssl.ca.location"] or True
-        if cert is not None or conf["ssl.ca.location"]:
-            import ssl
-
-            ctx = ssl.create_default_context(cafile=conf["ssl.ca.location"] or None)
-            if cert is not None:
-                if isinstance(cert, tuple):
-                    ctx.load_cert_chain(cert[0], cert[1], cert[2] if len(cert) > 2 else None)
-                else:
-                    ctx.load_cert_chain(cert)
-            verify = ctx
-        timeout = conf["timeout"]
+        self._urls, url_auth = _urls(conf["url"])
+        auth = _basic_auth(conf, url_auth)
+        verify = _tls(conf)
         self._max_retries = int(conf["max.retries"])
         self._wait = float(conf["retries.wait.ms"]) / 1000.0
         self._max_wait = float(conf["retries.max.wait.ms"]) / 1000.0
@@ -186,9 +188,10 @@ class SchemaRegistryClient:
         bearer = bearer_auth(conf, (self._max_retries, self._wait, self._max_wait), verify, conf["proxy"])
         if bearer is not None and auth is not None:
             raise ValueError("SchemaRegistryClient: basic and bearer authentication are mutually exclusive")
+        timeout = conf["timeout"]
         self._http = httpx.Client(
-            auth=bearer or auth, headers=headers, verify=verify, proxy=conf["proxy"],
-            timeout=float(timeout) if timeout is not None else 30.0,
+            auth=bearer or auth, headers={"Confluent-Client-Version": _CLIENT_VERSION}, verify=verify,
+            proxy=conf["proxy"], timeout=float(timeout) if timeout is not None else 30.0,
         )
         self._current = 0
         capacity = int(conf["cache.capacity"])

@@ -12,6 +12,7 @@ without ``subject``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .. import config as cfg
@@ -187,72 +188,87 @@ def _config_record_key(subject: Any) -> str:
     return subject
 
 
+def _schema(k: dict, value: bytes | None) -> Record:
+    subject = k.get("subject")
+    if not isinstance(subject, str) or not isinstance(k.get("version"), int):
+        raise RecordFormatError("SCHEMA key needs subject and version")
+    if k.get("magic", 1) not in (0, 1):
+        raise RecordFormatError(f"unknown SCHEMA key magic {k.get('magic')}")
+    if value is None:
+        return SchemaTombstone(subject, k["version"])
+    v = _json_object(value, "SCHEMA value")
+    try:
+        refs = tuple(Reference(str(r["name"]), str(r["subject"]), int(r["version"])) for r in v.get("references") or ())
+        return SchemaRecord.of(
+            v.get("subject") or subject,
+            int(v.get("version", k["version"])),
+            int(v["id"]),
+            str(v.get("schemaType") or DEFAULT_SCHEMA_TYPE).upper(),
+            str(v["schema"]),
+            refs,
+            v.get("metadata") or None,
+            v.get("ruleSet") or None,
+            deleted=bool(v.get("deleted", False)),
+            ts=int(v.get("ts") or 0),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordFormatError(f"bad SCHEMA value: {exc}") from None
+
+
+def _config(k: dict, value: bytes | None) -> Record:
+    record_key = _config_record_key(k.get("subject"))
+    if value is None:
+        return ConfigRecord(record_key, None)
+    v = _json_object(value, "CONFIG value")
+    v.pop("subject", None)
+    return ConfigRecord(record_key, {name: val for name, val in v.items() if val is not None})
+
+
+def _mode(k: dict, value: bytes | None) -> Record:
+    record_key = _config_record_key(k.get("subject"))
+    if value is None:
+        return ModeRecord(record_key, None)
+    mode = _json_object(value, "MODE value").get("mode")
+    if not isinstance(mode, str):
+        raise RecordFormatError("MODE value needs a mode")
+    return ModeRecord(record_key, mode.upper())
+
+
+def _delete_subject(k: dict, value: bytes | None) -> Record | None:
+    if value is None:
+        return None  # compaction of a DELETE_SUBJECT key: nothing to replay
+    v = _json_object(value, "DELETE_SUBJECT value")
+    try:
+        return DeleteSubjectRecord(str(v.get("subject") or k.get("subject")), int(v["version"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordFormatError(f"bad DELETE_SUBJECT value: {exc}") from None
+
+
+def _clear_subject(k: dict, value: bytes | None) -> Record | None:
+    if value is None:
+        return None
+    v = _json_object(value, "CLEAR_SUBJECT value")
+    return ClearSubjectRecord(str(v.get("subject") or k.get("subject")))
+
+
+def _context(k: dict, value: bytes | None) -> Record:
+    context = k.get("context")
+    if not isinstance(context, str):
+        raise RecordFormatError("CONTEXT key needs a context")
+    return ContextRecord(context, deleted=value is None)
+
+
+_READERS: dict[str, Callable[[dict, bytes | None], Record | None]] = {
+    "SCHEMA": _schema, "CONFIG": _config, "MODE": _mode, "DELETE_SUBJECT": _delete_subject,
+    "CLEAR_SUBJECT": _clear_subject, "CONTEXT": _context,
+}
+
+
 def decode(key: bytes | None, value: bytes | None) -> Record | None:
-    """The record a message holds; None for NOOP and for key types schemahub does not keep."""
+    """The record a message holds; None for NOOP and for key types schemahub does not keep
+    (``ASSOC``, types from newer versions)."""
     if key is None:
         raise RecordFormatError("message without a key")
     k = _json_object(key, "key")
-    keytype = k.get("keytype")
-    subject = k.get("subject")
-    if keytype == "NOOP":
-        return None
-    if keytype == "SCHEMA":
-        if not isinstance(subject, str) or not isinstance(k.get("version"), int):
-            raise RecordFormatError("SCHEMA key needs subject and version")
-        if k.get("magic", 1) not in (0, 1):
-            raise RecordFormatError(f"unknown SCHEMA key magic {k.get('magic')}")
-        if value is None:
-            return SchemaTombstone(subject, k["version"])
-        v = _json_object(value, "SCHEMA value")
-        try:
-            refs = tuple(
-                Reference(str(r["name"]), str(r["subject"]), int(r["version"])) for r in v.get("references") or ()
-            )
-            return SchemaRecord.of(
-                v.get("subject") or subject,
-                int(v.get("version", k["version"])),
-                int(v["id"]),
-                str(v.get("schemaType") or DEFAULT_SCHEMA_TYPE).upper(),
-                str(v["schema"]),
-                refs,
-                v.get("metadata") or None,
-                v.get("ruleSet") or None,
-                deleted=bool(v.get("deleted", False)),
-                ts=int(v.get("ts") or 0),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RecordFormatError(f"bad SCHEMA value: {exc}") from None
-    if keytype == "CONFIG":
-        record_key = _config_record_key(subject)
-        if value is None:
-            return ConfigRecord(record_key, None)
-        v = _json_object(value, "CONFIG value")
-        v.pop("subject", None)
-        return ConfigRecord(record_key, {name: val for name, val in v.items() if val is not None})
-    if keytype == "MODE":
-        record_key = _config_record_key(subject)
-        if value is None:
-            return ModeRecord(record_key, None)
-        mode = _json_object(value, "MODE value").get("mode")
-        if not isinstance(mode, str):
-            raise RecordFormatError("MODE value needs a mode")
-        return ModeRecord(record_key, mode.upper())
-    if keytype == "DELETE_SUBJECT":
-        if value is None:
-            return None  # compaction of a DELETE_SUBJECT key: nothing to replay
-        v = _json_object(value, "DELETE_SUBJECT value")
-        try:
-            return DeleteSubjectRecord(str(v.get("subject") or subject), int(v["version"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RecordFormatError(f"bad DELETE_SUBJECT value: {exc}") from None
-    if keytype == "CLEAR_SUBJECT":
-        if value is None:
-            return None
-        v = _json_object(value, "CLEAR_SUBJECT value")
-        return ClearSubjectRecord(str(v.get("subject") or subject))
-    if keytype == "CONTEXT":
-        context = k.get("context")
-        if not isinstance(context, str):
-            raise RecordFormatError("CONTEXT key needs a context")
-        return ContextRecord(context, deleted=value is None)
-    return None  # ASSOC and key types from newer versions: not kept by schemahub
+    reader = _READERS.get(str(k.get("keytype")))
+    return reader(k, value) if reader is not None else None
