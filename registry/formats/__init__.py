@@ -26,6 +26,7 @@ __all__ = [
     "Reference",
     "SchemaFormat",
     "find_format",
+    "format_entry",
     "format_of_file",
     "get_format",
     "parse_schema",
@@ -40,14 +41,15 @@ class FormatEntry:
     schema_type: str
     module: str  # in this package
     class_name: str
-    extensions: tuple[str, ...]  # file name endings, lower case
+    extensions: tuple[str, ...]  # file name endings, lower case, the usual one first
+    syntax: str  # the text's language: "json" or "proto" (what a highlighter or a pretty-printer reads)
     aliases: tuple[str, ...] = ()  # other spellings of ``schema_type`` (upper case)
 
 
 FORMATS = (
-    FormatEntry("AVRO", "avro", "AvroFormat", (".avsc",)),
-    FormatEntry("PROTOBUF", "protobuf", "ProtobufFormat", (".proto",), ("PROTO",)),
-    FormatEntry("JSON", "jsonschema", "JsonSchemaFormat", (".json",), ("JSONSCHEMA",)),
+    FormatEntry("AVRO", "avro", "AvroFormat", (".avsc",), "json"),
+    FormatEntry("PROTOBUF", "protobuf", "ProtobufFormat", (".proto",), "proto", ("PROTO",)),
+    FormatEntry("JSON", "jsonschema", "JsonSchemaFormat", (".json",), "json", ("JSONSCHEMA",)),
 )
 SCHEMA_TYPES = tuple(entry.schema_type for entry in FORMATS)
 DEFAULT_SCHEMA_TYPE = "AVRO"
@@ -80,6 +82,11 @@ def format_of_file(path: str) -> str | None:
     """The schema type of a file, by its name's ending; None when no format claims it."""
     suffix = PurePosixPath(path).suffix.lower()
     return next((e.schema_type for e in FORMATS if suffix in e.extensions), None)
+
+
+def format_entry(schema_type: str) -> FormatEntry | None:
+    """The :data:`FORMATS` row of ``schema_type``: its file endings and text syntax."""
+    return _BY_TYPE.get(schema_type)
 
 
 def parse_schema(

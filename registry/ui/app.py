@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from .. import config as cfg
 from ..access.caller import ANYONE, Caller
 from ..errors import BadRequest, Forbidden, PayloadTooLarge, RegistryError, Unauthenticated
-from ..formats import SCHEMA_TYPES
+from ..formats import DEFAULT_SCHEMA_TYPE, SCHEMA_TYPES, format_entry
 from ..http.api import parse_register_request
 from ..http.routing import Router
 from ..service import Registry
@@ -317,7 +317,8 @@ class Console:
             record = registry.get_version(p["subject"], p["version"], deleted=True)
             form = call.query("form") if call.query("form") in pages.FORMS else "raw"
             text = await run_in_threadpool(pages.schema_form, registry, record, form)
-            extension = {"AVRO": "avsc", "PROTOBUF": "proto", "JSON": "json"}.get(record.schema_type, "txt")
+            entry = format_entry(record.schema_type)
+            extension = entry.extensions[0].lstrip(".") if entry is not None else "txt"
             name = f"{parse_name(record.subject)}-v{record.version}.{extension}"
             disposition = f"attachment; filename=\"schema.{extension}\"; filename*=UTF-8''{quote(name, safe='')}"
             return Response(text, media_type="text/plain; charset=utf-8", headers={"content-disposition": disposition})
@@ -407,7 +408,7 @@ class Console:
 
     def _register_body(self, fields: dict[str, str], latest) -> dict:
         """The API's register body from a form: the schema, its type, and the latest version's references."""
-        schema_type = fields.get("schemaType", "AVRO").upper()
+        schema_type = fields.get("schemaType", DEFAULT_SCHEMA_TYPE).upper()
         references = [r.to_json() for r in latest.references] if latest is not None else []
         schema = fields.get("schema", "").replace("\r\n", "\n")  # browsers send form line breaks as CRLF
         return {"schema": schema, "schemaType": schema_type, "references": references}

@@ -10,6 +10,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from ..formats import format_entry
+
 Token = tuple[str, str]  # (css class, text); "" for plain text
 
 
@@ -23,9 +25,14 @@ class Line:
         return "".join(text for _, text in self.tokens)
 
 
+def _syntax(schema_type: str) -> str:
+    entry = format_entry(schema_type)
+    return entry.syntax if entry is not None else "json"
+
+
 def pretty(schema_type: str, text: str) -> str:
     """JSON documents (Avro, JSON Schema) indented by two, keys in their order; ``.proto`` as stored."""
-    if schema_type == "PROTOBUF":
+    if _syntax(schema_type) != "json":
         return text
     try:
         value = json.loads(text)
@@ -86,7 +93,7 @@ def _proto_tokens(text: str) -> list[Token]:
 
 def highlight(schema_type: str, text: str) -> list[Line]:
     """``text`` as numbered lines of classed tokens (every character kept, in order)."""
-    tokens = _proto_tokens(text) if schema_type == "PROTOBUF" else _json_tokens(text)
+    tokens = _proto_tokens(text) if _syntax(schema_type) == "proto" else _json_tokens(text)
     covered = sum(len(t) for _, t in tokens)
     if covered != len(text):  # the tokenizer skipped something: show the text plain
         tokens = [("", text)]
