@@ -268,16 +268,17 @@ def test_diff_of_a_breaking_change_highlights_the_lines_of_each_message(context:
     page = sign_in(context, target="/ui/subjects/shipments-value/diff/1..2?level=FULL")
     expect(page.locator(".verdict h2")).to_contain_text("v2 is not compatible with v1 under FULL")
     flagged = page.locator("tr.flagged")
-    expect(flagged).to_have_count(1)  # both directions name the same field's type
-    expect(flagged.locator("td.new")).to_contain_text('"type": "string"')
-    expect(flagged.locator("mark")).to_have_text(["long", "string"])  # the changed part of the line
+    expect(flagged).to_have_count(1)  # both directions are about the same field
+    expect(flagged.locator("td.new")).to_contain_text('"name": "id"')
+    expect(page.locator("tr.d-replace mark")).to_have_text(["long", "string"])  # the changed words of the line
     notes = page.locator("tr.note-row .note")
     expect(notes).to_have_count(2)
-    expect(notes.nth(0)).to_contain_text("reader type: LONG not compatible with writer type: STRING")
-    expect(page.locator(".verdict .notes a.where").first).to_have_text(re.compile(r"v[12] line 8:7"))
+    expect(notes.nth(0).locator(".msg")).to_have_text('Field "id" on record "shop.Order" changed type from "long" to "string".')
+    expect(notes.nth(0).locator(".confluent")).to_contain_text("reader type: LONG not compatible with writer type: STRING")
+    expect(page.locator(".verdict .notes a.where").first).to_have_text(re.compile(r"v[12] line 7:7"))
     shot(page, "diff")
-    page.set_viewport_size({"width": 1100, "height": 660})
-    page.locator("#O8").scroll_into_view_if_needed()
+    page.set_viewport_size({"width": 1100, "height": 760})
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SHOTS / "diff-readme.png"))  # docs/console-diff.png is this one
 
 
@@ -304,10 +305,11 @@ def test_try_a_change_compatible_then_breaking_then_register(context: BrowserCon
     expect(page.locator("#level-NONE .verdict-cell")).to_have_text("compatible")
     backward = page.locator("#level-BACKWARD .notes li")
     expect(backward).to_have_count(1)
-    expect(backward.locator("a.where")).to_have_text("line 8:7")  # the id field's "type" in the pasted text
+    expect(backward.locator("a.where")).to_have_text("line 7:7")  # the id field in the pasted text
+    expect(backward.locator(".msg")).to_have_text('Field "id" on record "shop.Order" changed type from "long" to "string".')
     forward = page.locator("#level-FORWARD .notes li")
-    expect(forward.filter(has_text="READER_FIELD_MISSING_DEFAULT_VALUE").locator("a.where")).to_have_text("v2 line 10:5")
-    expect(page.locator("#P8")).to_have_class("flagged")
+    expect(forward.filter(has_text="READER_FIELD_MISSING_DEFAULT_VALUE").locator("a.where")).to_have_text("v2 line 11:7")  # the removed amount field in v2
+    expect(page.locator("#P7")).to_have_class("flagged")
     shot(page, "try-breaking")
     # The server refuses to register it under BACKWARD: the console shows Confluent's 409.
     page.get_by_role("button", name=re.compile("Register as a new version")).click()

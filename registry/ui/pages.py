@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import config as cfg
 from ..access.caller import Caller, visible
 from ..compatibility import CompatibilityResult, Finding
 from ..errors import Forbidden, InvalidSchema, RegistryError, VersionNotFound
-from ..formats.positions import ElementPositions, element_positions
+from ..formats import get_format
+from ..formats.base import SchemaText
+from ..schemas import SchemaInput
 from ..service import RegisterRequest, Registry
 from ..stores.records import SchemaRecord
 from ..subjects import DEFAULT_CONTEXT, context_of, parse_subject, resolve_reference_subject
@@ -203,14 +205,14 @@ def version_page(registry: Registry, caller: Caller, subject: str, version: str,
 
 @dataclass
 class Note:
-    """A compatibility message, and the line it concerns when known."""
+    """A compatibility message told as a sentence, and the line it concerns when known."""
 
-    message: str
+    message: str  # Confluent's
+    sentence: str = ""  # the format's explanation (registry.formats: SchemaFormat.explain)
     error_type: str = ""
     side: str = ""  # "old" or "new": the text the line is in
     line: int | None = None
     column: int | None = None
-    exact: bool = False
     version: int | None = None  # the version the old side is
 
 
@@ -223,42 +225,42 @@ class Verdict:
     effective: bool = False
 
 
-def place(finding: Finding, indexes: dict[str, ElementPositions | None]) -> Note:
-    """A finding placed on the side its location is in: the reader's text first, the other when
-    only the other spells the element out (a removal is found in the old text)."""
-    incompatibility = finding.incompatibility
-    assert incompatibility is not None
-    reader = finding.reader or "new"
-    other = "old" if reader == "new" else "new"
-    note = Note(finding.message, incompatibility.error_type, version=finding.version)
-    best = None
-    for side in (reader, other):
-        index = indexes.get(side)
-        located = index.find(incompatibility.location) if index is not None else None
-        if located is not None and (best is None or (located.exact and not best[1].exact)):
-            best = (side, located)
-    if best is not None:
-        side, located = best
-        note.side, note.line, note.column, note.exact = side, located.position.line, located.position.column, located.exact
+Sides = Callable[[int | None], tuple[SchemaText, SchemaText | None]]
+"""The new schema and text, and the old ones of a previous version (None: not at hand)."""
+
+
+def explained(finding: Finding, schema_type: str, new: SchemaText, old: SchemaText | None) -> Note:
+    """A finding as the format explains it: at the element in the old text when the change
+    removed it (the gate's rule: the old file for removals), else in the new text."""
+    issue = finding.incompatibility
+    assert issue is not None
+    note = Note(finding.message, error_type=issue.error_type, version=finding.version)
+    try:
+        explanation = get_format(schema_type).explain(issue, new, old, new_is_reader=finding.reader != "old")
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
+        return note
+    note.sentence = explanation.sentence
+    if explanation.old_position is not None and old is not None:
+        note.side, position = "old", explanation.old_position
+    elif explanation.new_position is not None:
+        note.side, position = "new", explanation.new_position
+    else:
+        return note
+    note.line, note.column = position.line, position.column
     return note
 
 
-def notes_of(result: CompatibilityResult, indexes: Iterable[tuple[int | None, dict]]) -> tuple[list[Note], list[str]]:
-    """The result's engine messages as placed notes, and its other messages in order.
-
-    ``indexes`` maps each previous version (None: any) to its ``{"old": ..., "new": ...}`` indexes."""
-    by_version = dict(indexes)
+def notes_of(result: CompatibilityResult, schema_type: str, sides: Sides) -> tuple[list[Note], list[str]]:
+    """The result's messages as explained notes, and Confluent's trailing entries."""
     notes: list[Note] = []
     extra: list[str] = []
     for finding in result.findings:
-        if finding.incompatibility is None:
-            if finding.message.startswith(("{oldSchema", "{validateFields")):
-                extra.append(finding.message)
-            else:
-                notes.append(Note(finding.message, version=finding.version))
-            continue
-        sides = by_version.get(finding.version) or by_version.get(None) or {}
-        notes.append(place(finding, sides))
+        if finding.incompatibility is not None:
+            notes.append(explained(finding, schema_type, *sides(finding.version)))
+        elif finding.message.startswith(("{oldSchema", "{validateFields")):
+            extra.append(finding.message)
+        else:  # another schema type, reserved fields: Confluent's words are the sentence
+            notes.append(Note(finding.message, finding.message, version=finding.version))
     return notes, extra
 
 
@@ -294,9 +296,12 @@ def diff_page(registry: Registry, caller: Caller, subject: str, first: str, seco
         except RegistryError as exc:
             problem = exc.message
         else:
-            indexes = {"old": element_positions(old.schema_type, old_text), "new": element_positions(new.schema_type, new_text)}
+            texts = (
+                SchemaText(registry.parser.parse_record(new), new_text),
+                SchemaText(registry.parser.parse_record(old), old_text),
+            )
             verdict.compatible = result.is_compatible
-            verdict.notes, verdict.extra = notes_of(result, [(None, indexes)])
+            verdict.notes, verdict.extra = notes_of(result, new.schema_type, lambda version: texts)
     _attach(rows, verdict.notes)
     return {
         "subject": old.subject,
@@ -371,17 +376,26 @@ def trial(registry: Registry, caller: Caller, subject: str, request: RegisterReq
         ]
     except InvalidSchema as exc:
         return Trial(request.schema_type, text, [], lines, {}, exc.message, _error_line(exc.message))
-    subj = registry.state.subjects.get(parse_subject(subject).qualified)
-    live = {r.version: r for r in subj.live()} if subj is not None else {}
-    new_index = element_positions(request.schema_type, text)
-    indexes: list[tuple[int | None, dict]] = []
-    for number, record in live.items():
-        old_text = pretty(record.schema_type, record.schema)
-        indexes.append((number, {"new": new_index, "old": element_positions(record.schema_type, old_text)}))
+    qualified = parse_subject(subject).qualified
+    context = context_of(qualified)
+    references = registry.parser.resolve_references(request.references, context, caller)
+    new = SchemaText(registry.parser.parse(SchemaInput(request.schema_type, text, references), context), text)
+    subj = registry.state.subjects.get(qualified)
+    olds: dict[int | None, SchemaText | None] = {}
+
+    def sides(version: int | None) -> tuple[SchemaText, SchemaText | None]:
+        if version not in olds:
+            record = subj.versions.get(version) if subj is not None and version is not None else None
+            olds[version] = (
+                SchemaText(registry.parser.parse_record(record), pretty(record.schema_type, record.schema))
+                if record is not None else None
+            )
+        return new, olds[version]
+
     verdicts = []
     line_notes: dict[int, list[Note]] = {}
     for level, result in results:
-        notes, extra = notes_of(result, indexes)
+        notes, extra = notes_of(result, request.schema_type, sides)
         verdicts.append(Verdict(level, result.is_compatible, notes, extra, level == effective))
         for note in notes:
             if note.side == "new" and note.line is not None:
