@@ -12,8 +12,9 @@ from starlette.testclient import TestClient
 from registry.http.app import create_app
 from registry.service import RegisterRequest, Registry
 from registry.state import RegistryState
-from registry.stores.records import SchemaRecord
+from registry.stores.records import SchemaRecord, SchemaTombstone
 from registry.stores.sqlite import SQLiteStore
+from registry.ui import listing as listing_module
 from registry.ui.diff import side_by_side
 from registry.ui.highlight import highlight
 from registry.ui.listing import PAGE_SIZE, Query, SubjectListing, matcher
@@ -148,3 +149,30 @@ def test_the_console_is_left_out_with_ui_false(tmp_path: Path) -> None:
             assert client.get("/ui", follow_redirects=False).status_code in (303, 307)
     finally:
         registry.close()
+
+
+def test_kept_answers_patched_after_writes_equal_answers_computed_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    patched: list[int] = []
+    original = listing_module._patched
+    monkeypatch.setattr(listing_module, "_patched", lambda *args: patched.append(1) or original(*args))
+    state = RegistryState()
+    for n in range(300):
+        state.apply(record(f"team-{n % 7}.s-{n:03d}", ts=n, schema_type=("AVRO", "JSON")[n % 2]))
+    listing = SubjectListing(state)
+    queries = [Query(), Query(sort="changed"), Query(text="team-3"), Query(text="*-1?5"), Query(schema_type="JSON"),
+               Query(deleted=True, sort="changed")]
+
+    def may_read(subject: str) -> bool:
+        return not subject.startswith("team-2")
+
+    def answers(of: SubjectListing) -> list:
+        return [[r.name for r in of.search(q, who, check).rows] + [of.search(q, who, check).total]
+                for q in queries for who, check in ((None, None), ("reader", may_read))]
+
+    answers(listing)  # kept for every (viewer, query)
+    state.apply(record("team-3.s-015", 2, ts=1000, schema_type="JSON"))  # a new version, now JSON, newest
+    state.apply(record("team-2.s-002", deleted=True, ts=1001))  # soft-deleted
+    state.apply(record("team-3.new", ts=1002))  # a new subject
+    state.apply(SchemaTombstone("team-4.s-004", 1))  # hard-deleted: gone
+    assert answers(listing) == answers(SubjectListing(state))
+    assert len(patched) == 2 * len(queries)  # each kept answer was patched, not recomputed

@@ -24,6 +24,7 @@ PAGE_SIZE = 50
 MAX_QUERY = 200
 VIEWER_CACHE = 64
 RESULT_CACHE = 16
+PATCH_LIMIT = 1000  # changed subjects up to which a kept answer is patched rather than recomputed
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +97,8 @@ class SubjectListing:
         self._lock = threading.Lock()
         self._slots: dict[str, int] = {}
         self._readable: OrderedDict[str, bytearray] = OrderedDict()  # viewer -> per slot: 0 unknown, 1 no, 2 yes
-        # (generation, viewer, query without its page) -> every matching row: paging is a slice
-        self._results: OrderedDict[tuple, list[SubjectRow]] = OrderedDict()
+        # (viewer, query without its page) -> the index answered over and every matching row
+        self._results: OrderedDict[tuple, tuple[_Index, list[SubjectRow]]] = OrderedDict()
 
     def _row(self, name: str, versions: list) -> SubjectRow:
         live = [r for r in versions if not r.deleted]
@@ -187,17 +188,27 @@ class SubjectListing:
         return found
 
     def search(self, query: Query, viewer: str | None = None, may_read: Callable[[str], bool] | None = None) -> Page:
-        """One page of the subjects matching ``query`` that ``may_read`` allows (all when None)."""
+        """One page of the subjects matching ``query`` that ``may_read`` allows (all when None).
+
+        The matching rows are kept per (viewer, query): paging is a slice, and after a
+        write the last answer is patched for the subjects that changed."""
         index = self.index()
-        key = (index.generation, viewer if may_read is not None else None, replace(query, page=1))
+        key = (viewer if may_read is not None else None, replace(query, page=1))
         with self._lock:
             cached = self._results.get(key)
             if cached is not None:
                 self._results.move_to_end(key)
-        found = cached if cached is not None else self._matching(index, query, viewer, may_read)
-        if cached is None:
+        keep = self._keeper(query, viewer, may_read)
+        if cached is not None and cached[0] is index:
+            found = cached[1]
+        else:
+            changed = self.state.changed_since(cached[0].generation) if cached is not None else None
+            if cached is not None and changed is not None and len(changed) <= PATCH_LIMIT:
+                found = _patched(cached[0], cached[1], index, changed, keep, query.sort == "changed")
+            else:
+                found = [row for row in (index.by_change if query.sort == "changed" else index.by_name) if keep(row)]
             with self._lock:
-                self._results[key] = found
+                self._results[key] = (index, found)
                 while len(self._results) > RESULT_CACHE:
                     self._results.popitem(last=False)
         pages = max(1, -(-len(found) // PAGE_SIZE))
@@ -206,26 +217,51 @@ class SubjectListing:
         chunk = found[start : start + PAGE_SIZE]
         return Page(chunk, len(found), page, pages, start + 1 if chunk else 0)
 
-    def _matching(
-        self, index: _Index, query: Query, viewer: str | None, may_read: Callable[[str], bool] | None
-    ) -> list[SubjectRow]:
+    def _keeper(
+        self, query: Query, viewer: str | None, may_read: Callable[[str], bool] | None
+    ) -> Callable[[SubjectRow], bool]:
+        """Whether a row answers ``query`` for the viewer."""
         matches = matcher(query.text)
         flags = self._flags(viewer or "") if may_read is not None else None
-        wanted_type, wanted_context = query.schema_type, query.context
-        found: list[SubjectRow] = []
-        for row in index.by_change if query.sort == "changed" else index.by_name:
-            if not row.live and not query.deleted:
-                continue
+        wanted_type, wanted_context, deleted = query.schema_type, query.context, query.deleted
+
+        def keep(row: SubjectRow) -> bool:
+            if not row.live and not deleted:
+                return False
             if wanted_type and row.schema_type != wanted_type:
-                continue
+                return False
             if wanted_context and row.context != wanted_context:
-                continue
+                return False
             if matches is not None and not matches(row.lowered):
-                continue
-            if flags is not None and may_read is not None and not self._may(flags, row, may_read):
-                continue
-            found.append(row)
-        return found
+                return False
+            return flags is None or may_read is None or self._may(flags, row, may_read)
+
+        return keep
+
+
+def _find(rows: list[SubjectRow], name: str) -> SubjectRow | None:
+    """The row of ``name`` in rows sorted by name order."""
+    at = bisect.bisect_left(rows, _order(name), key=_order_key)
+    return rows[at] if at < len(rows) and rows[at].name == name else None
+
+
+def _patched(
+    old_index: _Index, old_found: list[SubjectRow], index: _Index, changed: set[str],
+    keep: Callable[[SubjectRow], bool], by_change: bool,
+) -> list[SubjectRow]:
+    """``old_found`` (the answer over ``old_index``) with the rows of the ``changed`` subjects replaced."""
+    sort_key = _change_key if by_change else _order_key
+    found = list(old_found)
+    for name in changed:
+        old = _find(old_index.by_name, name)
+        if old is not None:
+            at = bisect.bisect_left(found, sort_key(old), key=sort_key)
+            if at < len(found) and found[at] is old:
+                del found[at]
+        new = _find(index.by_name, name)
+        if new is not None and keep(new):
+            found.insert(bisect.bisect_left(found, sort_key(new), key=sort_key), new)
+    return found
 
 
 def matcher(text: str) -> Callable[[str], bool] | None:
