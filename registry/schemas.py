@@ -16,7 +16,7 @@ from .bounded import BoundedCache
 from .errors import InvalidSchema
 from .formats import SCHEMA_TYPES, Dependency, InvalidSchemaError, ParsedSchema, Reference, get_format
 from .state import RegistryState
-from .stores.records import SchemaRecord, content_key
+from .stores.records import Content, SchemaRecord, content_key
 from .subjects import context_of, resolve_reference_subject
 
 MAX_REFERENCE_DEPTH = 64
@@ -111,18 +111,35 @@ class SchemaParser:
         return self._parse(key, self._requested if strict else self._stored, item, context, strict, depth)
 
     def _parse(
-        self, key: tuple, cache: BoundedCache[ParsedSchema], item: SchemaInput, context: str, strict: bool, depth: int
+        self,
+        key: tuple,
+        cache: BoundedCache[ParsedSchema],
+        item: SchemaInput,
+        context: str,
+        strict: bool,
+        depth: int,
+        content: Content | None = None,
     ) -> ParsedSchema:
+        """Parse ``item`` (a stored ``content``: from the compiled form its store keeps, when
+        there is one, and keeping the compiled form there when there is not)."""
         cached = cache.get(key)
         if cached is not None:
             return cached
         dependencies = [self._dependency(ref, context, depth) for ref in item.references]
-        try:
-            parsed = get_format(item.schema_type).parse(item.schema, dependencies, strict=strict)
-        except InvalidSchemaError as exc:
-            raise InvalidSchema(str(exc) or "Invalid schema") from exc
-        except RecursionError as exc:
-            raise InvalidSchema("Invalid schema: nested too deeply") from exc
+        schema_format = get_format(item.schema_type)
+        source = content.source if content is not None else None
+        compiled = source.compiled(content.row) if source is not None and content is not None else None
+        parsed = schema_format.parse_compiled(item.schema, compiled, dependencies) if compiled else None
+        if parsed is None:
+            try:
+                parsed = schema_format.parse(item.schema, dependencies, strict=strict)
+            except InvalidSchemaError as exc:
+                raise InvalidSchema(str(exc) or "Invalid schema") from exc
+            except RecursionError as exc:
+                raise InvalidSchema("Invalid schema: nested too deeply") from exc
+            produced = parsed.compiled() if source is not None else None
+            if produced is not None and source is not None and content is not None:
+                source.keep_compiled(content, produced)
         cache.put(key, parsed, len(item.schema) * (1 + parsed.memory_per_char))
         return parsed
 
@@ -137,6 +154,11 @@ class SchemaParser:
         schema = self.parse_record(record, depth=depth + 1)
         return Dependency(name=ref.name, schema=schema, subject=ref.subject, version=ref.version)
 
+    def remember(self, record: SchemaRecord, parsed: ParsedSchema) -> None:
+        """Keep ``parsed`` (what registering ``record`` parsed) as the parse of the stored record."""
+        key = (record.content.text_key, context_of(record.subject))
+        self._stored.put(key, parsed, len(record.schema) * (1 + parsed.memory_per_char))
+
     def parse_record(self, record: SchemaRecord, *, depth: int = 0) -> ParsedSchema:
         """A stored record, parsed leniently."""
         context = context_of(record.subject)
@@ -147,4 +169,4 @@ class SchemaParser:
         if depth > MAX_REFERENCE_DEPTH:
             raise InvalidSchema(f"Invalid schema: references nested deeper than {MAX_REFERENCE_DEPTH}")
         item = SchemaInput(record.schema_type, record.schema, record.references)
-        return self._parse(key, self._stored, item, context, False, depth)
+        return self._parse(key, self._stored, item, context, False, depth, record.content)

@@ -402,6 +402,10 @@ class Registry:
         content = self.state.content_for(context, key) or content
         new = SchemaRecord(qualified, new_version, schema_id, content, False, int(time.time() * 1000))
         records.append(new)
+        self.parser.remember(new, parsed)
+        compiled = parsed.compiled() if content.source is None else None
+        if compiled is not None:
+            self.store.keep_compiled(content, compiled)
         return new, self._commits.submit(records)
 
     def lookup(

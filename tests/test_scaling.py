@@ -107,7 +107,7 @@ def test_a_file_of_the_one_table_layout_is_migrated_in_place(tmp_path: Path) -> 
     with sqlite3.connect(db) as conn:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert "schemas" not in tables and {"contents", "subjects", "versions"} <= tables
-        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (3,)
         assert conn.execute("SELECT count(*) FROM contents").fetchone() == (5,)  # base shared, +meta, +ref, +fresh
     conn.close()
     reopened = Registry(SQLiteStore(db))
@@ -333,3 +333,58 @@ def test_a_failed_append_fails_every_write_in_it_and_keeps_nothing(tmp_path: Pat
     store.fail = False
     assert registry.register("after", RegisterRequest(avro("After", "x"))).version == 1
     registry.close()
+
+
+# -- compiled forms: cold checks without protoc ----------------------------------------------
+
+
+def proto(version: int) -> str:
+    """A file of 5 messages; ``version`` adds a field to the first."""
+    lines = ['syntax = "proto3";', "package scale.p;"]
+    for m in range(5):
+        extra = f"  string v{version} = {10 + version};\n" if m == 0 else ""
+        lines.append(f"message M{m} {{\n  int64 a = 1;\n  M{(m + 1) % 5} next = 2;\n{extra}}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_restarted_registry_checks_protobuf_history_without_compiling_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "r.db"
+    first = Registry(SQLiteStore(db))
+    first.set_config("p", {"compatibility": "NONE"})
+    for version in range(6):
+        first.register("p", RegisterRequest(proto(version), schema_type="PROTOBUF"))
+    first.set_config("p", {"compatibility": "BACKWARD_TRANSITIVE"})
+    new = RegisterRequest(proto(6).replace("  int64 a = 1;\n  M1", "  string a = 1;\n  M1"), schema_type="PROTOBUF")
+    expected = first.check_compatibility("p", new, verbose=True)
+    first.close()
+    assert not expected.is_compatible  # int64 -> string in M0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(compiled) FROM contents").fetchone() == (6,)  # kept as registered
+    conn.close()
+
+    from registry.formats import protobuf, protobuf_protoc
+
+    protobuf._cache.clear()  # compiled files this process keeps by text: as in a restarted one
+    compiled: list[str] = []
+    real = protobuf_protoc.compile_text
+    monkeypatch.setattr(protobuf_protoc, "compile_text", lambda text, deps: compiled.append(text) or real(text, deps))
+    monkeypatch.setattr("registry.formats.protobuf.compile_text", protobuf_protoc.compile_text)
+    second = Registry(SQLiteStore(db))
+    assert second.check_compatibility("p", new, verbose=True).messages == expected.messages
+    assert len(compiled) == 1  # the new schema only: the six stored ones came back compiled
+    second.close()
+
+    with sqlite3.connect(db) as conn:  # a form that cannot be read back is compiled again, and replaced
+        conn.execute("UPDATE contents SET compiled = x'00' WHERE rowid = (SELECT min(row) FROM contents)")
+    conn.close()
+    compiled.clear()
+    protobuf._cache.clear()
+    third = Registry(SQLiteStore(db))
+    assert third.check_compatibility("p", new, verbose=True).messages == expected.messages
+    assert len(compiled) == 2
+    third.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM contents WHERE length(compiled) < 10").fetchone() == (0,)
+    conn.close()

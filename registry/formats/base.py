@@ -144,6 +144,12 @@ class ParsedSchema(ABC):
         """Confluent's ``ParsedSchema.hasTopLevelField`` (what ``confluent:reserved`` fields may not be)."""
         return False
 
+    def compiled(self) -> bytes | None:
+        """What parsing produced, as bytes :meth:`SchemaFormat.parse_compiled` starts from
+        when this schema is read again (a store may keep them); None when re-parsing the
+        text costs no more."""
+        return None
+
     @abstractmethod
     def incompatibilities(self, writer: ParsedSchema, policy: str = "STRICT") -> list[Incompatibility]:
         """Why ``self`` (the reader, the new schema in a BACKWARD check)
@@ -171,6 +177,13 @@ class SchemaFormat(ABC):
         ``strict`` is on for new registrations (Avro validates names and
         defaults); stored schemas are re-read with ``strict=False``.
         """
+
+    def parse_compiled(
+        self, text: str, compiled: bytes, dependencies: Sequence[Dependency] = ()
+    ) -> ParsedSchema | None:
+        """A stored schema from the bytes its :meth:`ParsedSchema.compiled` gave, skipping what
+        parsing its text again would redo; None when they cannot be used (then parse the text)."""
+        return None
 
     def element_count(self, text: str, limit: int) -> int:
         """How many elements (fields, symbols, properties) ``text`` declares, counting

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import DecodeError
 
 from ..bounded import BoundedCache
 from . import protobuf_explain
@@ -24,7 +25,14 @@ from .base import (
     unpaired_surrogate_escape,
 )
 from .positions import ElementPositions, proto_positions
-from .protobuf_compat import Difference, Side, build_side, schema_differences
+from .protobuf_compat import (
+    FINGERPRINT_VERSION,
+    Difference,
+    Side,
+    all_fingerprints,
+    build_side,
+    schema_differences,
+)
 from .protobuf_protoc import MAX_NESTING, FileSet, compile_text, decode_serialized, link_serialized, nesting_depth
 from .protobuf_render import default_json_name, render
 
@@ -40,7 +48,13 @@ class ProtobufSchema(ParsedSchema):
     schema_type: ClassVar[str] = "PROTOBUF"
     memory_per_char: ClassVar[int] = 8
 
-    def __init__(self, files: FileSet, dependencies: Sequence[Dependency] = (), normalized: bool = False) -> None:
+    def __init__(
+        self,
+        files: FileSet,
+        dependencies: Sequence[Dependency] = (),
+        normalized: bool = False,
+        fingerprints: dict[str, bytes] | None = None,
+    ) -> None:
         super().__init__(dependencies)
         self._files = files
         self._main = next(reversed(files))
@@ -48,6 +62,7 @@ class ProtobufSchema(ParsedSchema):
         self._canonical: str | None = None
         self._pool: descriptor_pool.DescriptorPool | None = None
         self._compat_side: Side | None = None
+        self._fingerprints = fingerprints  # read back with a compiled form
 
     def file_descriptor_proto(self) -> descriptor_pb2.FileDescriptorProto:
         """The schema's own ``FileDescriptorProto`` (a copy)."""
@@ -65,6 +80,16 @@ class ProtobufSchema(ParsedSchema):
             return self
         text = render(self._files, self._main, normalize=True)
         return ProtobufSchema(_compile(text, self.dependencies), self.dependencies, normalized=True)
+
+    def compiled(self) -> bytes:
+        """The compiled files (imports first, the schema last) as a ``FileDescriptorSet``,
+        then the fingerprint of each message the compatibility check compares."""
+        files = descriptor_pb2.FileDescriptorSet(file=list(self._files.values())).SerializeToString(deterministic=True)
+        fingerprints = sorted(all_fingerprints(self._side(), self._files[self._main]).items())
+        names = "\n".join(name for name, _ in fingerprints).encode("utf-8", "surrogatepass")
+        digests = b"".join(digest for _, digest in fingerprints)
+        return b"".join((_COMPILED_MAGIC, len(files).to_bytes(4, "big"), files, len(names).to_bytes(4, "big"), names,
+                         digests))
 
     def formatted(self, fmt: str | None) -> str:
         if fmt == "serialized":
@@ -144,7 +169,10 @@ class ProtobufSchema(ParsedSchema):
     def _side(self) -> Side:
         """The indexed types the difference algorithm reads, built once per schema."""
         if self._compat_side is None:
-            self._compat_side = build_side(self._files, self._main, _origins(self.dependencies))
+            side = build_side(self._files, self._main, _origins(self.dependencies))
+            if self._fingerprints:
+                side.fingerprints.update(self._fingerprints)
+            self._compat_side = side
         return self._compat_side
 
 
@@ -198,6 +226,29 @@ def _compile(text: str, dependencies: Sequence[Dependency]) -> FileSet:
     return files
 
 
+_COMPILED_MAGIC = f"schemahub-protobuf-{FINGERPRINT_VERSION}\n".encode()
+
+
+def _from_compiled(compiled: bytes, dependencies: Sequence[Dependency]) -> ProtobufSchema | None:
+    view = memoryview(compiled)
+    if bytes(view[: len(_COMPILED_MAGIC)]) != _COMPILED_MAGIC:
+        return None
+    at = len(_COMPILED_MAGIC)
+    size = int.from_bytes(view[at : at + 4], "big")
+    files = descriptor_pb2.FileDescriptorSet.FromString(view[at + 4 : at + 4 + size]).file
+    at += 4 + size
+    size = int.from_bytes(view[at : at + 4], "big")
+    names = bytes(view[at + 4 : at + 4 + size]).decode("utf-8", "surrogatepass").split("\n") if size else []
+    digests = bytes(view[at + 4 + size :])
+    if len(digests) != 16 * len(names):
+        return None
+    fingerprints = dict(zip(names, (digests[i : i + 16] for i in range(0, len(digests), 16)), strict=True))
+    found = {f.name: f for f in files}
+    if not files or len(found) != len(files) or any(d.name not in found for d in dependencies):
+        return None
+    return ProtobufSchema(found, dependencies, fingerprints=fingerprints)
+
+
 def _strip_default_json_names(fdp: descriptor_pb2.FileDescriptorProto) -> None:
     """Drop the JSON names protoc fills in, keeping explicit ones."""
     def walk(messages: Any) -> None:
@@ -226,6 +277,16 @@ class ProtobufFormat(SchemaFormat):
         if not schema.canonical_string().strip():
             raise InvalidSchemaError("Empty schema: the file declares no package, option, import or type")
         return schema
+
+    def parse_compiled(
+        self, text: str, compiled: bytes, dependencies: Sequence[Dependency] = ()
+    ) -> ProtobufSchema | None:
+        """The schema from :meth:`ProtobufSchema.compiled`, without protoc; None unless the
+        bytes are whole and name a file for every reference."""
+        try:
+            return _from_compiled(compiled, dependencies)
+        except (DecodeError, ValueError, IndexError):
+            return None
 
     def element_count(self, text: str, limit: int) -> int:
         """Statements and blocks; 0 for text nested too deep to count (the parser answers 42201)."""

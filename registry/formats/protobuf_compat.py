@@ -10,9 +10,11 @@ are memoised on the :class:`Side`, which a parsed schema builds once.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from google.protobuf import descriptor_pb2
 
@@ -74,8 +76,7 @@ class Difference:
         return DESCRIPTIONS.get(self.type, "").format(p=self.path)
 
 
-@dataclass(frozen=True)
-class TypeInfo:
+class TypeInfo(NamedTuple):
     """A named type of one side: its element, package and origin."""
 
     element: descriptor_pb2.DescriptorProto | descriptor_pb2.EnumDescriptorProto
@@ -108,7 +109,7 @@ class Side:
 
     types: dict[str, TypeInfo]
     scopes: dict[str | None, Scope] = field(default_factory=dict)
-    fingerprints: dict[str, tuple] = field(default_factory=dict)
+    fingerprints: dict[str, bytes] = field(default_factory=dict)
 
     def scope(self, name: str | None, messages: Iterable[descriptor_pb2.DescriptorProto],
               enums: Iterable[descriptor_pb2.EnumDescriptorProto]) -> Scope:
@@ -140,9 +141,9 @@ def build_side(files: Files, main: str, origins: Mapping[str, tuple[str, int]]) 
 def _index(types: dict[str, TypeInfo], prefix: str, messages: Iterable[descriptor_pb2.DescriptorProto],
            enums: Iterable[descriptor_pb2.EnumDescriptorProto], base: TypeInfo) -> None:
     for enum in enums:
-        types[prefix + enum.name] = replace(base, element=enum)
+        types[prefix + enum.name] = TypeInfo(enum, base.package, base.origin, base.proto3)
     for msg in messages:
-        types[prefix + msg.name] = replace(base, element=msg)
+        types[prefix + msg.name] = TypeInfo(msg, base.package, base.origin, base.proto3)
         _index(types, f"{prefix}{msg.name}.", msg.nested_type, msg.enum_type, base)
 
 
@@ -453,26 +454,64 @@ def _compare_message_types(ctx: Context, original: str, update: str, path: list[
         ctx.add("FIELD_NAMED_TYPE_CHANGED", *path)
 
 
-def fingerprint(side: Side, name: str, msg: descriptor_pb2.DescriptorProto) -> tuple:
-    """Everything the diff of message ``name`` of ``side`` reads, memoised on ``side``.
+FINGERPRINT_VERSION = 1
+"""Changed whenever :func:`fingerprint` digests something else: stored compiled forms keep
+fingerprints (:meth:`registry.formats.protobuf.ProtobufSchema.compiled`), and those of another
+version are not read back."""
 
-    When two messages have equal fingerprints, comparing them (fields, nested
-    types, the named types their fields use) yields no difference. Named
-    message types enter as local name and origin: equal on both sides, the
-    diff does not look into them.
+
+def fingerprint(side: Side, name: str, msg: descriptor_pb2.DescriptorProto) -> bytes:
+    """A digest of everything the diff of message ``name`` of ``side`` reads, memoised on
+    ``side`` (and kept with a stored schema's compiled form): the message's bytes (fields,
+    oneofs, nested types and enums) with its fields' type names left out, the file's
+    syntax, and how each of those names resolves.
+
+    When two messages have equal fingerprints, comparing them yields no difference.
+    Named message types enter as local name and origin: equal on both sides, the diff
+    does not look into them. (Bytes also hold what the diff does not read, such as
+    options: messages differing only there are compared, with the same verdict.)
     """
     found = side.fingerprints.get(name)
     if found is None:
         info = side.types.get(name)
-        fields = _fields(msg, info.proto3 if info else True)
-        found = (
-            tuple((tag, f.proto.name, f.oneof, f.label, _type_key(side, _type_of(side, f.proto)))
-                  for tag, f in sorted(fields.items())),
-            tuple((m.name, fingerprint(side, _join(name, m.name), m)) for m in _messages(msg.nested_type)),
-            tuple((e.name, tuple(sorted(_enum_values(e).items()))) for e in msg.enum_type),
-        )
+        named = tuple(_named_type_keys(side, msg))
+        if named:
+            msg = _without_type_names(msg)
+        shape = (msg.SerializeToString(deterministic=True), info.proto3 if info else True, named)
+        found = hashlib.blake2b(repr(shape).encode("utf-8", "surrogatepass"), digest_size=16).digest()
         side.fingerprints[name] = found
     return found
+
+
+def all_fingerprints(side: Side, fdp: descriptor_pb2.FileDescriptorProto) -> dict[str, bytes]:
+    """The fingerprint of every message of ``fdp`` (nested ones included), by full name."""
+    prefix = f"{fdp.package}." if fdp.package else ""
+    stack = [(prefix + m.name, m) for m in fdp.message_type]
+    while stack:
+        name, msg = stack.pop()
+        fingerprint(side, name, msg)
+        stack.extend((f"{name}.{m.name}", m) for m in msg.nested_type)
+    return dict(side.fingerprints)
+
+
+def _without_type_names(msg: descriptor_pb2.DescriptorProto) -> descriptor_pb2.DescriptorProto:
+    copy = descriptor_pb2.DescriptorProto()
+    copy.CopyFrom(msg)
+    stack = [copy]
+    while stack:
+        current = stack.pop()
+        for f in current.field:
+            f.ClearField("type_name")
+        stack.extend(current.nested_type)
+    return copy
+
+
+def _named_type_keys(side: Side, msg: descriptor_pb2.DescriptorProto) -> Iterator[tuple]:
+    for f in msg.field:
+        if f.type_name:
+            yield _type_key(side, _type_of(side, f))
+    for nested in msg.nested_type:
+        yield from _named_type_keys(side, nested)
 
 
 def _type_key(side: Side, t: FieldType) -> tuple:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
-from .records import Record
+from .records import Content, Record
 
 Apply = Callable[[Record], None]
 
@@ -33,6 +33,11 @@ class Store(ABC):
         A store that can remember ids its records no longer show returns them
         here so that no id is ever reused."""
         return {}
+
+    def keep_compiled(self, content: Content, compiled: bytes) -> None:
+        """Keep what parsing ``content`` produced, to read back instead of parsing it again
+        (:meth:`registry.formats.ParsedSchema.compiled`); a store may keep nothing."""
+        return None
 
     def write_token(self) -> object:
         """Writes with equal tokens may be appended together (a store that admits a request

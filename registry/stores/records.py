@@ -28,11 +28,20 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-class TextSource(Protocol):
-    """Where a store keeps the schema texts it does not hold in memory."""
+class ContentSource(Protocol):
+    """Where a store keeps what a content does not hold in memory: its text, and the
+    bytes parsing it produced (:meth:`registry.formats.ParsedSchema.compiled`)."""
 
     def text(self, row: int) -> str:
         """The schema text stored under ``row``."""
+        ...
+
+    def compiled(self, row: int) -> bytes | None:
+        """The compiled form kept for ``row``, if any."""
+        ...
+
+    def keep_compiled(self, content: Content, compiled: bytes) -> None:
+        """Keep ``compiled`` for ``content`` (a cache: the store may write it later, or not)."""
         ...
 
 
@@ -54,7 +63,7 @@ class Content(NamedTuple):
     text_key: bytes
     guid_bytes: bytes
     text: str | None
-    source: TextSource | None = None
+    source: ContentSource | None = None
     row: int = 0
 
     @classmethod

@@ -52,8 +52,9 @@ from .records import (
     SubjectVersions,
 )
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 TEXT_CACHE_CHARS = 8 * 1024 * 1024
+COMPILED_PENDING_BYTES = 64 * 1024 * 1024
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS contents (
@@ -65,7 +66,8 @@ CREATE TABLE IF NOT EXISTS contents (
     schema TEXT NOT NULL,
     references_json TEXT,
     metadata_json TEXT,
-    rule_set_json TEXT
+    rule_set_json TEXT,
+    compiled BLOB
 );
 CREATE TABLE IF NOT EXISTS subjects (row INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS versions (
@@ -117,14 +119,38 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-class _Texts:
-    """Schema texts read from the file on demand, the most recent ones cached."""
+class _Contents:
+    """A :class:`~registry.stores.records.ContentSource` over the file: texts and compiled
+    forms read on demand (the most recent texts cached), compiled forms kept until the
+    store writes them (:meth:`take_compiled`)."""
 
     def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
         self._conn = conn
         self._lock = lock
         self._cache: OrderedDict[int, str] = OrderedDict()
         self._chars = 0
+        self._compiled: dict[bytes, bytes] = {}  # content key -> compiled form, until written
+        self._compiled_bytes = 0
+
+    def compiled(self, row: int) -> bytes | None:
+        with self._lock:
+            try:
+                fetched = self._conn.execute("SELECT compiled FROM contents WHERE row = ?", (row,)).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"Error while reading the store: {exc}") from exc
+            return fetched[0] if fetched is not None else None
+
+    def keep_compiled(self, content: Content, compiled: bytes) -> None:
+        with self._lock:
+            if content.key not in self._compiled and self._compiled_bytes + len(compiled) <= COMPILED_PENDING_BYTES:
+                self._compiled[content.key] = compiled
+                self._compiled_bytes += len(compiled)
+
+    def take_compiled(self) -> dict[bytes, bytes]:
+        """The compiled forms kept since the last call."""
+        with self._lock:
+            taken, self._compiled, self._compiled_bytes = self._compiled, {}, 0
+            return taken
 
     def close(self) -> None:
         with self._lock:
@@ -171,9 +197,9 @@ class SQLiteStore(Store):
         self._apply: Apply | None = None
         self._conn = _connect(self.path)
         if self.path == ":memory:" or self.path.startswith("file:"):
-            self._texts = _Texts(self._conn, self._lock)
+            self._source = _Contents(self._conn, self._lock)
         else:
-            self._texts = _Texts(_connect(self.path), threading.RLock())
+            self._source = _Contents(_connect(self.path), threading.RLock())
         try:
             self._create_tables()
         except sqlite3.Error as exc:
@@ -191,6 +217,9 @@ class SQLiteStore(Store):
                     self._conn.execute(statement)
             if legacy:
                 self._migrate_legacy()
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(contents)")}
+            if "compiled" not in columns:  # layout 2
+                self._conn.execute("ALTER TABLE contents ADD COLUMN compiled BLOB")
             self._conn.execute(f"PRAGMA user_version = {LAYOUT_VERSION}")
             self._conn.execute("COMMIT")
         except BaseException:
@@ -273,7 +302,7 @@ class SQLiteStore(Store):
     def _contents(self) -> dict[int, Content]:
         """Every content by row, its text left in the file."""
         types: dict[str, str] = {}
-        texts = self._texts
+        texts = self._source
         make = Content._make
         found: dict[int, Content] = {}
         for row, key, text_key, guid, schema_type, refs, metadata, rule_set in self._conn.execute(
@@ -297,9 +326,12 @@ class SQLiteStore(Store):
     def id_high_water(self) -> dict[str, int]:
         return dict(self._high_water)
 
+    def keep_compiled(self, content: Content, compiled: bytes) -> None:
+        self._source.keep_compiled(content, compiled)
+
     def ready(self) -> bool:
         """Whether the file can be read (a query on the reading connection)."""
-        return self._texts.ping()
+        return self._source.ping()
 
     # -- writing ---------------------------------------------------------------
 
@@ -326,7 +358,8 @@ class SQLiteStore(Store):
                 self._apply(record)
 
     def _write_all(self, records: Iterable[Record]) -> None:
-        """Write ``records`` in order, then drop the contents and subjects no version holds."""
+        """Write ``records`` in order, then drop the contents and subjects no version holds;
+        write the compiled forms kept meanwhile."""
         orphans: set[int] = set()
         subjects: set[int] = set()
         for record in records:
@@ -338,6 +371,12 @@ class SQLiteStore(Store):
         for row in subjects:
             execute("DELETE FROM subjects WHERE row = ? AND NOT EXISTS (SELECT 1 FROM versions WHERE subject = ?)",
                     (row, row))
+        self._write_compiled()
+
+    def _write_compiled(self) -> None:
+        self._conn.executemany(
+            "UPDATE contents SET compiled = ? WHERE key = ?", [(blob, key) for key, blob in self._source.take_compiled().items()]
+        )
 
     def _subject_row(self, name: str, *, create: bool = True) -> int | None:
         found = self._conn.execute("SELECT row FROM subjects WHERE name = ?", (name,)).fetchone()
@@ -347,7 +386,7 @@ class SQLiteStore(Store):
 
     def _content_row(self, content: Content) -> int:
         execute = self._conn.execute
-        if content.source is self._texts:
+        if content.source is self._source:
             if execute("SELECT 1 FROM contents WHERE row = ? AND key = ?", (content.row, content.key)).fetchone():
                 return content.row
         found = execute("SELECT row FROM contents WHERE key = ?", (content.key,)).fetchone()
@@ -442,5 +481,11 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         with self._lock:
-            self._texts.close()
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._write_compiled()
+                self._conn.execute("COMMIT")
+            except sqlite3.Error:
+                pass  # a cache: lost if it cannot be written
+            self._source.close()
             self._conn.close()
