@@ -20,6 +20,7 @@ NUMERIC_VARIABLES = {
     "SCHEMAHUB_MAX_SCHEMA_ELEMENTS": "--max-schema-elements", "SCHEMAHUB_MAX_BODY_BYTES": "--max-body-bytes",
     "SCHEMAHUB_HEADER_TIMEOUT": "--header-timeout", "SCHEMAHUB_KEEP_ALIVE_TIMEOUT": "--keep-alive-timeout",
     "SCHEMAHUB_MAX_CONNECTIONS": "--max-connections", "SCHEMAHUB_LEADER_ELIGIBILITY": "--leader-eligibility",
+    "SCHEMAHUB_KAFKA_WAIT": "--kafka-wait",
 }
 SCHEMA_LINE = ('{"key":{"keytype":"SCHEMA","subject":"s","version":1,"magic":1},'
                '"value":{"subject":"s","version":1,"id":1,"schema":"\\"string\\"","deleted":false}}\n')

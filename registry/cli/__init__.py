@@ -72,11 +72,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         return _fail(args.command, str(exc), exc.code)
     except (StoreError, AuthFileError) as exc:
-        return _fail(args.command, str(exc), 2)
+        return _fail(args.command, f"{exc}{_hint(exc, args.command)}", 2)
     except OSError as exc:  # a file or socket the command was pointed at
         return _fail(args.command, f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 2)
     except KeyboardInterrupt:
         return 130
+
+
+def _hint(exc: Exception, command: str) -> str:
+    from ..stores.kafka_config import KafkaUnreachable
+
+    if not isinstance(exc, KafkaUnreachable):
+        return ""
+    if command == "serve":
+        return ". Check --kafka, or wait for the cluster with --kafka-wait SECONDS."
+    return ". Check --kafka."
 
 
 def _fail(command: str, message: str, code: int) -> int:

@@ -38,6 +38,10 @@ def add_kafka_arguments(parser: argparse.ArgumentParser) -> None:
         help="URL other instances forward writes to (SCHEMAHUB_ADVERTISED_URL; default http://HOST:PORT)",
     )
     group.add_argument(
+        "--kafka-wait", type=float, default=env("SCHEMAHUB_KAFKA_WAIT", "0"), metavar="SECONDS",
+        help="how long to keep retrying an unreachable Kafka at startup, saying so (SCHEMAHUB_KAFKA_WAIT)",
+    )
+    group.add_argument(
         "--leader-eligibility", type=_bool, default=env("SCHEMAHUB_LEADER_ELIGIBILITY", "true"),
         metavar="true|false", help="whether this instance may become the leader (SCHEMAHUB_LEADER_ELIGIBILITY)",
     )
@@ -62,4 +66,5 @@ def open_kafka_store(args: argparse.Namespace):
         advertised_url=advertised_url(args),
         leader_eligible=args.leader_eligibility,
         keys_topic=args.dek_registry_topic,
+        connect_wait=args.kafka_wait,
     )

@@ -42,7 +42,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from ..errors import LeaderNotKnown, StoreError, StoreTimeout
 from ..subjects import context_of
-from . import key_records
+from . import kafka_config, key_records
 from .base import Apply, Store
 from .kafka_records import NOOP_KEY, RecordFormatError, decode, encode
 from .records import (
@@ -123,6 +123,7 @@ class KafkaStore(Store):
         init_timeout: float = 60.0,
         write_timeout: float = 10.0,
         session_timeout_ms: int = 6000,
+        connect_wait: float = 0.0,
         client_config: dict[str, Any] | None = None,
         keys_topic: str | None = None,
     ) -> None:
@@ -138,7 +139,8 @@ class KafkaStore(Store):
         self.write_timeout = write_timeout
         self.session_timeout_ms = session_timeout_ms
         self.instance = uuid.uuid4().hex
-        self._client_config = {"bootstrap.servers": bootstrap, **(client_config or {})}
+        self.connect_wait = connect_wait
+        self._client_config = kafka_config.client_config(bootstrap, client_config)
         self._apply: Apply | None = None
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
@@ -201,6 +203,7 @@ class KafkaStore(Store):
 
     def open(self, apply: Apply) -> None:
         self._apply = apply
+        kafka_config.reach_cluster(self._client_config, self.connect_wait)
         admin = self._admin()
         self._ensure_topic(admin, self.topic)
         self._ensure_topic(admin, self.keys_topic)
@@ -364,7 +367,10 @@ class KafkaStore(Store):
                     }
                 )
             partition = TopicPartition(topic or self.topic, 0)
-            return int(self._offsets.get_watermark_offsets(partition, timeout=timeout)[1])
+            try:
+                return int(self._offsets.get_watermark_offsets(partition, timeout=timeout)[1])
+            finally:
+                self._offsets.poll(0)  # serves its log lines
 
     def replay_lag(self) -> int | None:
         """Offsets between the topic's end, as the reader's last fetch saw it, and the next record to
