@@ -142,3 +142,22 @@ def test_registry_merges_rule_sets_and_metadata_as_confluent() -> None:
     meta = merge_metadata({"properties": {"b": "1", "a": "2"}, "sensitive": ["x"], "tags": {"p": ["T"]}},
                           {"properties": {"b": "3"}, "sensitive": ["y"]})
     assert meta == {"tags": {"p": ["T"]}, "properties": {"a": "2", "b": "3"}, "sensitive": ["x", "y"]}
+
+
+def test_aws_kms_driver_speaks_kms_as_tink() -> None:
+    """The aws-kms driver's requests, checked with botocore's stubs (no AWS account is reachable here)."""
+    from botocore.stub import Stubber
+
+    from serde.rules.kms import get_kms_driver
+
+    arn = "arn:aws:kms:eu-west-1:123456789012:key/abcd"
+    aead = get_kms_driver(f"aws-kms://{arn}").new_aead({"access.key.id": "AK", "secret.access.key": "SK"},
+                                                      f"aws-kms://{arn}")
+    stub = Stubber(aead._client)  # type: ignore[attr-defined]
+    stub.add_response("encrypt", {"CiphertextBlob": b"wrapped", "KeyId": arn}, {"KeyId": arn, "Plaintext": b"dek"})
+    stub.add_response("decrypt", {"Plaintext": b"dek", "KeyId": arn},
+                      {"KeyId": arn, "CiphertextBlob": b"wrapped", "EncryptionContext": {"associatedData": "6164"}})
+    with stub:
+        assert aead.encrypt(b"dek", b"") == b"wrapped"
+        assert aead.decrypt(b"wrapped", b"ad") == b"dek"
+    stub.assert_no_pending_responses()

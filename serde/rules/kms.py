@@ -7,12 +7,14 @@ confluent-kafka's ``local-kms``: the KEK is derived from a secret
 (``rule_conf`` ``secret``, or the ``LOCAL_SECRET`` environment variable) with
 HKDF-SHA256 into an AES-128-GCM key, and wrapped DEKs are Tink's raw
 AES-GCM form (12-byte nonce, ciphertext, 16-byte tag), so either library
-unwraps what the other wrapped. Other drivers can be added with
+unwraps what the other wrapped. ``aws-kms://`` (:mod:`serde.rules.awskms`)
+loads from the ``aws`` extra on first use; other drivers can be added with
 :func:`register_kms_driver`.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from typing import Any, Protocol
@@ -74,6 +76,8 @@ class LocalKmsDriver:
 
 _drivers: list[KmsDriver] = [LocalKmsDriver()]
 _lock = threading.Lock()
+# Drivers in optional extras, loaded the first time a key URL names them.
+_OPTIONAL = {"aws-kms://": "serde.rules.awskms"}
 
 
 def register_kms_driver(driver: KmsDriver) -> None:
@@ -82,8 +86,16 @@ def register_kms_driver(driver: KmsDriver) -> None:
 
 
 def get_kms_driver(key_url: str) -> KmsDriver:
-    with _lock:
-        for driver in _drivers:
-            if key_url.startswith(driver.get_key_url_prefix()):
-                return driver
+    for attempt in range(2):
+        with _lock:
+            for driver in _drivers:
+                if key_url.startswith(driver.get_key_url_prefix()):
+                    return driver
+        module = next((name for prefix, name in _OPTIONAL.items() if key_url.startswith(prefix)), None)
+        if module is None or attempt:
+            break
+        try:
+            importlib.import_module(module).register()
+        except ImportError as exc:
+            raise RuleError(f"{key_url.split('://')[0]} needs its extra (pip install 'schemahub[aws]'): {exc}") from exc
     raise RuleError(f"no KMS driver found for key URL: {key_url}")
