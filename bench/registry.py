@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +25,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.httpbench import ensure_wrk, run_wrk
 from tests.server import RegistryServer, free_port
 
 CEILING_APP = textwrap.dedent(
@@ -62,43 +60,6 @@ request = function()
     {["Content-Type"] = "application/vnd.schemaregistry.v1+json"}, body)
 end
 """
-
-
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
-    found = shutil.which("wrk")
-    if not found:
-        raise SystemExit("wrk is not installed and could not be installed with apt-get")
-    return found
-
-
-def parse_latency(text: str) -> float:
-    match = re.match(r"([\d.]+)(us|ms|s)", text)
-    if not match:
-        return float("nan")
-    value, unit = float(match.group(1)), match.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-
-def run_wrk(wrk: str, url: str, connections: int, duration: int, script: str | None = None) -> dict:
-    cmd = [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
-    script_file = None
-    if script:
-        script_file = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-        script_file.write(script)
-        script_file.close()
-        cmd += ["-s", script_file.name]
-    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
-    if script_file:
-        os.unlink(script_file.name)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = parse_latency(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = parse_latency(re.search(r"99%\s+(\S+)", out).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": p50, "p99": p99, "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
 def start_ceiling(folder: Path) -> tuple[subprocess.Popen, str]:

@@ -315,18 +315,19 @@ class RegistryState:
         ctx = subject.context
         subject.versions = versions
         subject.numbers = numbers
-        id_users = self.id_users
-        live = 0
+        id_users, content_ids, guids = self.id_users, self.content_ids, self.guids
+        live = live_ids = 0
         max_id = self.max_ids.get(ctx, 0)
+        latest = None
         for record in records:
             schema_id = record[2]
             cid = (ctx, schema_id)
             users = id_users.get(cid)
+            content = record[3]
             if users is None:
                 users = id_users[cid] = IdUsers()
-                content = record[3]
-                self.content_ids.setdefault((ctx, content.key), schema_id)
-                self.guids.setdefault(content.guid_bytes, []).append(cid)
+                content_ids.setdefault((ctx, content.key), schema_id)
+                guids.setdefault(content.guid_bytes, []).append(cid)
                 if schema_id > max_id:
                     max_id = schema_id
             users.records.append(record)
@@ -334,12 +335,14 @@ class RegistryState:
                 live += 1
                 users.live += 1
                 if users.live == 1:
-                    self.live_ids += 1
-                subject.latest = record
-            if record[3].references:
-                for ref in record[3].references:
+                    live_ids += 1
+                latest = record
+            if content.references:
+                for ref in content.references:
                     target = (resolve_reference_subject(ref.subject, ctx), ref.version)
                     self.referrer_index.setdefault(target, []).append((load.subject, record[1]))
+        subject.latest = latest
+        self.live_ids += live_ids
         subject.live_count = live
         self.live_versions += live
         self.live_subjects += live > 0

@@ -14,8 +14,17 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-# Modules that each define ``add_parser(commands)`` and set ``func`` on their parser.
-COMMAND_MODULES = ("registry.cli.serve", "registry.gate.cli", "registry.cli.users", "registry.cli.dump")
+# The module of each command: it defines ``add_parser(commands)`` and sets ``func`` on its parsers.
+# Only the named command's module is imported (the gate's pulls in confluent-kafka's client, which
+# ``serve`` does not need at start-up); every module for help or an unknown command.
+COMMAND_MODULES = {
+    "serve": "registry.cli.serve",
+    "check": "registry.gate.cli",
+    "register": "registry.gate.cli",
+    "users": "registry.cli.users",
+    "export": "registry.cli.dump",
+    "import": "registry.cli.dump",
+}
 
 
 class CommandError(Exception):
@@ -54,10 +63,15 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``command`` alone when it is one, else of every command."""
     parser = Parser(prog="schemahub", description="A Confluent-compatible Schema Registry.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for name in COMMAND_MODULES:
+    if command in COMMAND_MODULES:
+        modules = [COMMAND_MODULES[command]]
+    else:
+        modules = list(dict.fromkeys(COMMAND_MODULES.values()))
+    for name in modules:
         importlib.import_module(name).add_parser(commands)
     return parser
 
@@ -66,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..access.users import AuthFileError
     from ..errors import StoreError
 
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except CommandError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 from types import FrameType
@@ -69,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     security = security_settings(args)
     registry = Registry(open_store(args))
+    # The replayed state is millions of long-lived objects: out of the collector's sight, a
+    # full collection never walks them (a pause that would grow with the registry).
+    gc.freeze()
     app = create_app(registry, ui=not args.no_ui, **security.app_kwargs)
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=True,

@@ -264,14 +264,14 @@ class SQLiteStore(Store):
         else:
             names = dict(conn.execute("SELECT row, name FROM subjects").fetchall())
             contents = self._contents()
-            make = SchemaRecord._make
+            new, record = tuple.__new__, SchemaRecord  # NamedTuple._make, without its Python frame
             rows = conn.execute(
                 "SELECT subject, version, id, content, deleted, ts FROM versions ORDER BY subject, version"
             )
             for row, versions in groupby(rows, itemgetter(0)):
                 name = names[row]
                 yield SubjectVersions(
-                    name, [make((name, v, i, contents[c], d == 1, ts)) for _, v, i, c, d, ts in versions]
+                    name, [new(record, (name, v, i, contents[c], d == 1, ts)) for _, v, i, c, d, ts in versions]
                 )
         for key, config in conn.execute("SELECT key, config_json FROM configs"):
             yield ConfigRecord(key, _loads(config))
@@ -303,13 +303,13 @@ class SQLiteStore(Store):
         """Every content by row, its text left in the file."""
         types: dict[str, str] = {}
         texts = self._source
-        make = Content._make
+        new, content = tuple.__new__, Content
         found: dict[int, Content] = {}
         for row, key, text_key, guid, schema_type, refs, metadata, rule_set in self._conn.execute(
             "SELECT row, key, text_key, guid, schema_type, references_json, metadata_json, rule_set_json "
             "FROM contents"
         ):
-            found[row] = make((
+            found[row] = new(content, (
                 types.get(schema_type) or types.setdefault(schema_type, sys.intern(schema_type)),
                 _references(refs) if refs else (),
                 _loads(metadata) if metadata else None,

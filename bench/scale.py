@@ -1,0 +1,455 @@
+"""The registry at scale, each store side by side with small registries, measured in one run.
+
+    .venv/bin/python bench/scale.py [--versions 1000000] [--subjects 100000] [--work DIR]
+
+Writes a dump of Confluent ``_schemas`` messages and loads it with ``schemahub import``
+into a SQLite file and into a fresh ``_schemas`` topic (a single-node broker from
+``registry.devkafka``, or ``SCHEMAHUB_TEST_KAFKA=host:port``). The dump holds
+``--versions`` versions in ``--subjects`` subjects: records of 10 to 40 fields, 80 %
+Avro, 10 % Protobuf, 10 % JSON Schema; each schema family evolves over its versions
+and is registered under three subjects (``prod.``, ``stage.``, ``dev.``) sharing its
+ids; some Avro records reference a shared type; one subject holds 10 000 versions;
+three subjects (one per format) hold 500 versions under BACKWARD_TRANSITIVE.
+
+For each store, ``schemahub serve`` is started on the big registry and measured:
+
+- start-up: seconds until it answers ``GET /``, and its resident memory then;
+- ``GET /schemas/ids/{id}`` over random ids, 32 connections (wrk): requests/s, p50, p99;
+- lookup (``POST /subjects/{s}``) of stored schemas, 8 connections: p50, p99;
+- registrations/s of one client at versions 10 021-10 220 of the 10 000-version subject,
+  and at versions 21-220 of a new subject (the first 20 of each untimed);
+- the first transitive check per format against 500 versions after start (cold),
+  the first after a restart (SQLite keeps what parsing Protobuf produced), and a
+  check of another new schema once the history is parsed (warm).
+
+Baselines, measured the same way in the same run: a registry of 1 000 versions
+built by the same generator (GET p99) and an empty registry (registrations/s).
+Benchmarks print; they assert nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.compat import avro_version, json_version, proto_version
+from bench.httpbench import cpu_seconds, ensure_wrk, lua_string, memory_mib, run_wrk
+from registry.formats import get_format
+from tests.server import RegistryServer
+
+JSON_MEDIA = "application/vnd.schemaregistry.v1+json"
+ENVIRONMENTS = ("prod", "stage", "dev")
+DOMAINS = ("orders", "payments", "customers", "inventory", "shipping", "billing", "search", "identity")
+WORDS = ("id", "name", "amount", "currency", "status", "created_at", "updated_at", "country", "email",
+         "quantity", "price", "sku", "reason", "channel", "region", "score", "version", "source", "note", "tier")
+BIG_VERSIONS = 10_000
+CHECK_VERSIONS = 500
+MEASURED_REGISTRATIONS = 200
+
+# -- the dataset ---------------------------------------------------------------
+
+
+def avro_record(family: int, fields: int, version: int, shared_type: bool) -> str:
+    rng = random.Random(family)
+    body = []
+    for n in range(fields):
+        name = f"{WORDS[(family + n) % len(WORDS)]}_{n}"
+        kind = rng.randrange(8)
+        if kind == 0:
+            body.append({"name": name, "type": ["null", "string"], "doc": f"The {name} of it.", "default": None})
+        elif kind == 1:
+            body.append({"name": name, "type": {"type": "long", "logicalType": "timestamp-millis"}})
+        elif kind == 2:
+            body.append({"name": name, "type": {"type": "enum", "name": f"E{n}",
+                                                "symbols": ["UNKNOWN", "NEW", "ACTIVE", "CLOSED"]},
+                         "default": "UNKNOWN"})
+        elif kind == 3:
+            body.append({"name": name, "type": {"type": "array", "items": "string"}, "default": []})
+        elif kind == 4:
+            body.append({"name": name, "type": {"type": "map", "values": "long"}, "default": {}})
+        else:
+            body.append({"name": name, "type": ("string", "long", "double", "boolean")[kind % 4]})
+    body += [{"name": f"added_{k}", "type": ["null", "string"], "default": None} for k in range(min(version, 10))]
+    if shared_type:
+        body.append({"name": "address", "type": ["null", "com.example.common.Address"], "default": None})
+    schema = {"type": "record", "name": f"Event{family}", "namespace": f"com.example.{DOMAINS[family % 8]}",
+              "doc": f"Revision {version} of the event.", "fields": body}
+    return json.dumps(schema, separators=(",", ":"))
+
+
+ADDRESS = json.dumps({"type": "record", "name": "Address", "namespace": "com.example.common", "fields": [
+    {"name": "street", "type": "string"}, {"name": "city", "type": "string"},
+    {"name": "postcode", "type": ["null", "string"], "default": None}]}, separators=(",", ":"))
+PROTO_SCALARS = ("string", "int64", "int32", "double", "bool", "bytes")
+
+
+def proto_message(family: int, fields: int, version: int) -> str:
+    """A message of ``fields`` scalars and a status enum whose second constant names the revision,
+    written as the registry's canonical text (what a registration would store)."""
+    package = f"com.example.{DOMAINS[family % 8]}.f{family}"
+    lines = ['syntax = "proto3";', f"package {package};", "", f"message Event{family} {{"]
+    for n in range(fields):
+        lines.append(f"  {PROTO_SCALARS[(family + n) % 6]} {WORDS[(family + n) % len(WORDS)]}_{n} = {n + 1};")
+    lines += [f"  string added_{k} = {100 + k};" for k in range(min(version, 10))]
+    lines += [f"  .{package}.Event{family}.Status status = 99;", "", "  enum Status {", "    UNKNOWN = 0;",
+              f"    REVISION_{version} = 1;", "  }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def json_object(family: int, fields: int, version: int) -> str:
+    props: dict = {}
+    for n in range(fields):
+        kind = (family + n) % 4
+        props[f"{WORDS[(family + n) % len(WORDS)]}_{n}"] = (
+            {"type": "string", "maxLength": 200}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
+        )[kind]
+    for k in range(min(version, 10)):
+        props[f"added_{k}"] = {"type": "string"}
+    schema = {"$schema": "http://json-schema.org/draft-07/schema#", "title": f"Event{family}",
+              "description": f"Revision {version} of the event.", "type": "object", "properties": props,
+              "required": list(props)[:3]}
+    return json.dumps(schema, separators=(",", ":"))
+
+
+@dataclass
+class Dataset:
+    """Families of schemas, each evolving over its versions and registered under three subjects."""
+
+    versions: int
+    subjects: int
+    seed: int = 13
+    ids: int = 0
+    lines: int = 0
+    families: list[tuple[int, str, int]] = field(default_factory=list)  # (family, schema type, versions)
+    big_subject: str = "prod.orders.big-value"
+    check_subjects: dict[str, str] = field(default_factory=dict)
+
+    def plan(self) -> None:
+        """Share versions among families so that the totals are exact."""
+        rng = random.Random(self.seed)
+        large = self.versions >= 100_000
+        reserved = 1 + BIG_VERSIONS + 3 * CHECK_VERSIONS if large else 1
+        family_count = max(1, (self.subjects - (5 if large else 1)) // 3)
+        remaining = max(family_count, (self.versions - reserved) // 3)
+        weights = [rng.paretovariate(1.6) for _ in range(family_count)]
+        scale = remaining / sum(weights)
+        counts = [max(1, round(w * scale)) for w in weights]
+        counts[-1] = max(1, counts[-1] + remaining - sum(counts))
+        for family, count in enumerate(counts):
+            kind = "PROTOBUF" if family % 10 == 3 else "JSON" if family % 10 == 7 else "AVRO"
+            self.families.append((family, kind, count))
+
+    def records(self) -> Iterator[tuple[dict, dict]]:
+        """(key, value) of every message, in registration order."""
+        yield from self._version("common-address-value", 1, ADDRESS, "AVRO", ())
+        address_ref = ({"name": "com.example.common.Address", "subject": "common-address-value", "version": 1},)
+        for family, kind, count in self.families:
+            fields = 10 + (family * 7919) % 31
+            subjects = [f"{env}.{DOMAINS[family % 8]}.event{family}-value" for env in ENVIRONMENTS]
+            shared = kind == "AVRO" and family % 50 == 7
+            for version in range(1, count + 1):
+                if kind == "AVRO":
+                    text = avro_record(family, fields, version, shared)
+                elif kind == "PROTOBUF":
+                    text = proto_message(family, fields, version)
+                else:
+                    text = json_object(family, fields, version)
+                schema_id = self._next_id()
+                for subject in subjects:
+                    yield from self._version(subject, version, text, kind, address_ref if shared else (), schema_id)
+        if self.versions >= 100_000:
+            for version in range(1, BIG_VERSIONS + 1):
+                yield from self._version(self.big_subject, version, big_version(version), "AVRO", ())
+            for kind, make in (("AVRO", avro_version), ("PROTOBUF", proto_version), ("JSON", json_version)):
+                subject = f"compat-{kind.lower()}-value"
+                self.check_subjects[kind] = subject
+                for i in range(CHECK_VERSIONS):  # stored as a registration stores them: canonical
+                    text = get_format(kind).parse(make(i), strict=False).canonical_string()
+                    yield from self._version(subject, i + 1, text, kind, ())
+                yield ({"keytype": "CONFIG", "subject": subject, "magic": 0},
+                       {"subject": subject, "compatibilityLevel": "BACKWARD_TRANSITIVE"})
+
+    def _next_id(self) -> int:
+        self.ids += 1
+        return self.ids
+
+    def _version(self, subject: str, version: int, text: str, kind: str, refs: tuple,
+                 schema_id: int | None = None) -> Iterator[tuple[dict, dict]]:
+        value: dict = {"subject": subject, "version": version, "id": schema_id or self._next_id()}
+        if kind != "AVRO":
+            value["schemaType"] = kind
+        if refs:
+            value["references"] = list(refs)
+        value["schema"] = text
+        value["deleted"] = False
+        self.lines += 1
+        yield {"keytype": "SCHEMA", "subject": subject, "version": version, "magic": 1}, value
+
+    def write(self, path: Path) -> None:
+        self.plan()
+        with open(path, "wb") as out:
+            for key, value in self.records():
+                out.write(orjson.dumps({"key": key, "value": value}) + b"\n")
+
+
+def big_version(version: int) -> str:
+    return avro_record(1_000_003, 25, version, False)
+
+
+def new_avro(version: int, family: int = 2_000_003) -> str:
+    return avro_record(family, 25, version, False)
+
+
+# -- the registries ----------------------------------------------------------------
+
+
+@dataclass
+class Store:
+    """Where a registry lives: a SQLite file or a topic, and how to import into it and serve it."""
+
+    name: str
+    args: Callable[[str], list[str]]  # store arguments for a registry named so
+
+    def load(self, name: str, dump: Path) -> float:
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "registry.cli", "import", *self.args(name), "-i", str(dump)],
+                       cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.monotonic() - started
+
+    def serve(self, name: str, work: Path) -> tuple[RegistryServer, float]:
+        server = RegistryServer(work / f"{self.name}-{name}.db", extra_args=tuple(self.args(name)))
+        started = time.monotonic()
+        server.start(timeout=900)
+        return server, time.monotonic() - started
+
+
+def sqlite_store(work: Path) -> Store:
+    return Store("SQLite", lambda name: ["--db", str(work / f"{name}.db")])
+
+
+def kafka_store(bootstrap: str) -> Store:
+    run = uuid.uuid4().hex[:8]
+    return Store("Kafka", lambda name: ["--kafka", bootstrap, "--topic", f"_schemas-{name}-{run}",
+                                        "--group-id", f"scale-{name}-{run}"])
+
+
+# -- measurements ----------------------------------------------------------------------
+
+
+def register_rate(url: str, subject: str, texts: list[str], warm_up: int = 20) -> float:
+    """Registrations/s of one client registering ``texts`` in order (the first ``warm_up`` untimed)."""
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for n, text in enumerate(texts):
+            if n == warm_up:
+                started = time.perf_counter()
+            http.post(f"/subjects/{subject}/versions", json={"schema": text}).raise_for_status()
+        return (len(texts) - warm_up) / (time.perf_counter() - started)
+
+
+def wrk_after_warm_up(wrk: str, url: str, connections: int, duration: int, script: str) -> dict:
+    run_wrk(wrk, url, connections, 1, script)
+    return run_wrk(wrk, url, connections, duration, script)
+
+
+def check_ms(url: str, subject: str, schema_type: str, text: str) -> float:
+    with httpx.Client(base_url=url, timeout=600) as http:
+        started = time.perf_counter()
+        answer = http.post(f"/compatibility/subjects/{subject}/versions",
+                           json={"schema": text, "schemaType": schema_type}, params={"verbose": "true"})
+        elapsed = (time.perf_counter() - started) * 1000
+    body = answer.json()
+    if not body.get("is_compatible"):
+        print(f"  (unexpected answer for {subject}: {answer.status_code} {body})")
+    return elapsed
+
+
+NEW_SCHEMAS = {
+    "AVRO": (avro_version(None), avro_version(None).replace('"added"', '"other"')),
+    "PROTOBUF": (proto_version(None), proto_version(None).replace(" added ", " other ")),
+    "JSON": (json_version(None), json_version(None).replace('"p0": {"type": "string"}',
+                                                             '"p0": {"type": "string", "maxLength": 100000}')),
+}
+
+
+def get_by_id_script(max_id: int) -> str:
+    return f'request = function() return wrk.format("GET", "/schemas/ids/" .. math.random(1, {max_id})) end\n'
+
+
+def lookup_script(samples: list[tuple[str, str, str]]) -> str:
+    lines = ["requests = {}"]
+    for subject, schema_type, text in samples:
+        body = json.dumps({"schema": text, "schemaType": schema_type})
+        lines.append(f'table.insert(requests, wrk.format("POST", "/subjects/{subject}", '
+                     f'{{["Content-Type"] = "{JSON_MEDIA}"}}, {lua_string(body)}))')
+    lines += ["counter = 0", "request = function()", "  counter = counter + 1",
+              "  return requests[(counter % #requests) + 1]", "end"]
+    return "\n".join(lines) + "\n"
+
+
+def lookup_samples(dump: Path, lines: int, count: int) -> list[tuple[str, str, str]]:
+    """``count`` stored (subject, type, text) spread over the dump of ``lines`` lines."""
+    rng = random.Random(5)
+    found = []
+    with open(dump, "rb") as dumped:
+        for line in dumped:
+            if rng.random() < count * 2 / lines:
+                item = orjson.loads(line)
+                value = item["value"]
+                if item["key"].get("keytype") == "SCHEMA" and not value.get("references"):
+                    found.append((value["subject"], value.get("schemaType", "AVRO"), value["schema"]))
+    return rng.sample(found, min(count, len(found)))
+
+
+@dataclass
+class Figures:
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, store: str, what: str, value: str) -> None:
+        self.rows.append((store, what, value))
+        print(f"  {store:7} {what:58} {value}", flush=True)
+
+
+def warm_up(url: str) -> None:
+    """Parse one small schema of each format: the server's first use of each parser (module imports,
+    protoc's first run) is not what a cold check of stored versions measures."""
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for kind, text in (("AVRO", '"string"'), ("PROTOBUF", 'syntax = "proto3";\nmessage W { int32 a = 1; }\n'),
+                           ("JSON", '{"type":"string"}')):
+            http.post("/compatibility/subjects/warm-up-value/versions", json={"schema": text, "schemaType": kind})
+
+
+def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, dataset: Dataset, small_ids: int,
+                  work: Path, wrk: str, duration: int, figures: Figures) -> None:
+    name = store.name
+    print(f"\n{name}: importing {dataset.lines} versions ...", flush=True)
+    figures.add(name, "import of the big dump (s)", f"{store.load('big', dump):.0f}")
+    store.load("small", small)
+    store.load("empty", empty_dump)
+
+    # the small registry: the GET baseline
+    server, _ = store.serve("small", work)
+    try:
+        small_get = wrk_after_warm_up(wrk, server.url, 32, duration, get_by_id_script(small_ids))
+    finally:
+        server.stop()
+
+    # the empty registry: the registration baseline
+    server, _ = store.serve("empty", work)
+    try:
+        empty_rate = register_rate(server.url, "fresh-value", [new_avro(v) for v in range(1, MEASURED_REGISTRATIONS + 21)])
+    finally:
+        server.stop()
+
+    server, ready = store.serve("big", work)
+    try:
+        assert server.process is not None
+        rss, peak = memory_mib(server.process.pid)
+        cpu = cpu_seconds(server.process.pid)
+        figures.add(name, f"ready with {dataset.lines} versions: wall s (CPU s)", f"{ready:.2f} ({cpu:.2f})")
+        figures.add(name, "resident memory when ready, peak (MiB)", f"{rss:.0f}, {peak:.0f}")
+        warm_up(server.url)
+        cold = {kind: check_ms(server.url, subject, kind, NEW_SCHEMAS[kind][0])
+                for kind, subject in dataset.check_subjects.items()}
+        warm = {kind: check_ms(server.url, subject, kind, NEW_SCHEMAS[kind][1])
+                for kind, subject in dataset.check_subjects.items()}
+        big_get = wrk_after_warm_up(wrk, server.url, 32, duration, get_by_id_script(dataset.ids))
+        figures.add(name, "GET /schemas/ids/{random id}, 32 conns: req/s", f"{big_get['rps']:.0f} "
+                    f"(1 000-version registry: {small_get['rps']:.0f})")
+        figures.add(name, "  p50 / p99 ms", f"{big_get['p50']:.2f} / {big_get['p99']:.2f} (1 000-version: "
+                    f"{small_get['p50']:.2f} / {small_get['p99']:.2f}; p99 ratio "
+                    f"{big_get['p99'] / small_get['p99']:.2f}x)")
+        lookup = wrk_after_warm_up(wrk, server.url, 8, duration, lookup_script(lookup_samples(dump, dataset.lines, 200)))
+        figures.add(name, "lookup POST /subjects/{s}, 8 conns: p50 / p99 ms",
+                    f"{lookup['p50']:.2f} / {lookup['p99']:.2f} ({lookup['rps']:.0f} req/s, "
+                    f"{lookup['errors']} non-2xx)")
+        at_end = register_rate(server.url, dataset.big_subject,
+                               [big_version(v) for v in range(BIG_VERSIONS + 1, BIG_VERSIONS + MEASURED_REGISTRATIONS + 21)])
+        at_start = register_rate(server.url, "fresh-value", [new_avro(v) for v in range(1, MEASURED_REGISTRATIONS + 21)])
+        figures.add(name, "registrations/s, 1 client: versions 10 021-10 220 of a subject", f"{at_end:.0f}")
+        figures.add(name, "registrations/s, 1 client: versions 21-220 of a new subject", f"{at_start:.0f} "
+                    f"(10 021.. vs 21..: {at_end / at_start:.2f}x)")
+        figures.add(name, "registrations/s, 1 client: the same, in an empty registry", f"{empty_rate:.0f} "
+                    f"(big registry vs empty: {at_start / empty_rate:.2f}x)")
+    finally:
+        server.stop()
+    server, _ = store.serve("big", work)
+    try:
+        warm_up(server.url)
+        again = {kind: check_ms(server.url, subject, kind, NEW_SCHEMAS[kind][0])
+                 for kind, subject in dataset.check_subjects.items()}
+    finally:
+        server.stop()
+    for kind in dataset.check_subjects:
+        figures.add(name, f"{kind} transitive check vs {CHECK_VERSIONS}: cold / after restart / warm ms",
+                    f"{cold[kind]:.0f} / {again[kind]:.0f} / {warm[kind]:.0f} "
+                    f"(after restart vs warm: {again[kind] / warm[kind]:.1f}x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--versions", type=int, default=1_000_000)
+    parser.add_argument("--subjects", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk measurement")
+    parser.add_argument("--work", type=Path, help="folder for the dumps and databases (default: a temporary one)")
+    parser.add_argument("--stores", default="sqlite,kafka", help="stores to measure (sqlite, kafka)")
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    work = args.work or Path(tempfile.mkdtemp(prefix="schemahub-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    figures = Figures()
+    cluster = None
+    try:
+        dataset = Dataset(args.versions, args.subjects)
+        dump, small, empty = work / "big.jsonl", work / "small.jsonl", work / "empty.jsonl"
+        started = time.monotonic()
+        dataset.write(dump)
+        small_dataset = Dataset(1000, 100)
+        small_dataset.write(small)
+        empty.write_bytes(b"")
+        subjects = 3 * len(dataset.families) + 2 + len(dataset.check_subjects)
+        print(f"dump: {dataset.lines} versions in {subjects} subjects, {dataset.ids} ids, "
+              f"{dump.stat().st_size / 2**20:.0f} MiB, written in {time.monotonic() - started:.0f} s; "
+              f"small registry: {small_dataset.lines} versions", flush=True)
+        stores = []
+        if "sqlite" in args.stores:
+            stores.append(sqlite_store(work))
+        if "kafka" in args.stores:
+            bootstrap = os.environ.get("SCHEMAHUB_TEST_KAFKA")
+            if not bootstrap:
+                from registry.devkafka import KafkaCluster
+
+                cluster = KafkaCluster(1)
+                cluster.start()
+                bootstrap = cluster.bootstrap
+            stores.append(kafka_store(bootstrap))
+        for store in stores:
+            measure_store(store, dump, small, empty, dataset, small_dataset.ids, work, wrk, args.duration, figures)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print("\nsummary")
+    for store, what, value in figures.rows:
+        print(f"  {store:7} {what:58} {value}")
+
+
+if __name__ == "__main__":
+    main()
