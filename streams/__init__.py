@@ -4,9 +4,11 @@ Build with ``StreamsBuilder``, test with ``TopologyTestDriver``, run with ``Kafk
 """
 
 from streams.builder import StreamsBuilder
+from streams.cogrouped import CogroupedKStream
 from streams.driver import StoreSerdeError, TestRecord, TopologyTestDriver
 from streams.emit import Suppressed
-from streams.grouped import KGroupedStream, SessionWindowedKStream, TimeWindowedKStream
+from streams.grouped import KGroupedStream, SessionWindowedKStream, SlidingWindowedKStream, TimeWindowedKStream
+from streams.grouped_table import KGroupedTable
 from streams.kstream import BranchedKStream, KStream
 from streams.ktable import KTable
 from streams.options import Grouped, Materialized, Repartitioned
@@ -21,14 +23,16 @@ from streams.windowed_serde import (
     TimeWindowedDeserializer,
     TimeWindowedSerializer,
 )
-from streams.windows import JoinWindows, SessionWindows, TimeWindows, Windowed
+from streams.windows import JoinWindows, SessionWindows, SlidingWindows, TimeWindows, Windowed
 
 __all__ = [
     "BranchedKStream",
+    "CogroupedKStream",
     "DeserializationError",
     "Grouped",
     "JoinWindows",
     "KGroupedStream",
+    "KGroupedTable",
     "KStream",
     "KTable",
     "KafkaStreams",
@@ -40,6 +44,8 @@ __all__ = [
     "SessionWindowedKStream",
     "SessionWindowedSerializer",
     "SessionWindows",
+    "SlidingWindowedKStream",
+    "SlidingWindows",
     "StateRestoreError",
     "StoreSerdeError",
     "StreamsBuilder",

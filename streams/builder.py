@@ -10,7 +10,8 @@ from streams.options import Materialized
 from streams.processor import Processor
 from streams.serdes import Deserializer, Serde, Serdes
 from streams.source_sink import Source, TimestampExtractor
-from streams.table import TableSource
+from streams.stateless import NullKeyFilter
+from streams.table import TableOptions, TableSource, store_getter
 from streams.topology import Binding, NodeSpec, StoreSpec, Topology, TopologyError
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ class StreamsBuilder:
     def __init__(self) -> None:
         self.topology = Topology()
         self._counter = 0
+        self.repartitions: dict[str, tuple[str, NullKeyFilter]] = {}
+        """Repartition source node -> (the node feeding its topic, its null-key filter)."""
 
     def stream(
         self,
@@ -56,15 +59,36 @@ class StreamsBuilder:
         """``topic`` read as a changelog: latest value per key, ``None`` deletes.
 
         The table's store is written with ``materialized``'s serdes, else the built-in serdes the
-        deserializers belong to, else the application's defaults.
+        deserializers belong to, else the application's defaults. Naming the table (``name``, or
+        ``Materialized.as_(name)``) materializes it as Kafka Streams' ``Materialized.as(name)`` does:
+        it then sends old values to a ``filter``, which skips rows that stay filtered out.
         """
         from streams.ktable import KTable
 
         source = self.add_source(topic, key_deserializer, value_deserializer, timestamp_extractor)
         store = self.store_name(name, "table", KEY_VALUE, materialized, Serdes.reading(key_deserializer),
                                 Serdes.reading(value_deserializer))
-        node = self.add_node("table", lambda r: TableSource(store), [source], stores=(store,))
-        return KTable(self, node, frozenset({topic}), store)
+        options = TableOptions()
+        node = self.add_node("table", lambda r: TableSource(store, options), [source], stores=(store,))
+        named = name is not None or (materialized is not None and materialized.name is not None)
+        return KTable(self, node, frozenset({topic}), store, getter=lambda: store_getter(store), options=options,
+                      materialized=named)
+
+    def keep_null_keys_upstream(self, node: str) -> None:
+        """A left/outer join below ``node``: every repartition above it keeps null keys (KIP-962)."""
+        seen: set[str] = set()
+        pending = [node]
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            repartition = self.repartitions.get(current)
+            if repartition is not None:
+                upstream, null_keys = repartition
+                null_keys.drop = False
+                pending.append(upstream)
+            pending.extend(self.topology.nodes[current].parents)
 
     def build(self) -> Topology:
         if not self.topology.sources:
@@ -77,13 +101,16 @@ class StreamsBuilder:
         key_deserializer: Deserializer | None,
         value_deserializer: Deserializer | None,
         extractor: TimestampExtractor | None,
+        value_layout: Callable[[Deserializer], Deserializer] | None = None,
     ) -> str:
+        """A source node; ``value_layout`` wraps the value deserializer (a repartitioned table's changes)."""
         if topic in self.topology.sources:
             raise TopologyError(f"topic {topic!r} is already a source of this topology")
 
         def source(b: Binding) -> Source:
+            values = value_deserializer or b.value_serde.deserializer
             return Source(b(topic), key_deserializer or b.key_serde.deserializer,
-                          value_deserializer or b.value_serde.deserializer, extractor)
+                          values if value_layout is None else value_layout(values), extractor)
 
         node = self.add_node("source", source, [])
         self.topology.sources[topic] = node

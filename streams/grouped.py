@@ -7,14 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 from streams.aggregate import Aggregate, Aggregator, Count, Initializer, Reduce, Reducer
 from streams.codec import KEY_VALUE, SESSION, WINDOW
-from streams.ktable import KTable
+from streams.ktable import GetterFactory, KTable
 from streams.options import Grouped, Materialized
 from streams.serdes import Serde, Serdes
-from streams.session_aggregate import Merger, SessionAggregate
-from streams.window_aggregate import WindowAggregate
-from streams.windows import SessionWindows, TimeWindows
+from streams.session_aggregate import Merger, SessionAggregate, session_getter
+from streams.sliding_aggregate import SlidingAggregate
+from streams.table import TableOptions, store_getter
+from streams.window_aggregate import WindowAggregate, window_getter
+from streams.windows import SessionWindows, SlidingWindows, TimeWindows
 
 if TYPE_CHECKING:
+    from streams.cogrouped import CogroupedKStream
     from streams.kstream import KStream
 
 
@@ -42,12 +45,14 @@ class KGroupedStream:
         self.value_serde = grouped.value_serde or stream.value_serde
 
     def _table(
-        self, kind: str, name: str | None, factory: Callable[[str], Any], layout: str = KEY_VALUE,
+        self, kind: str, name: str | None, factory: Callable[[str, TableOptions], Any], layout: str = KEY_VALUE,
         materialized: Materialized | None = None, value_serde: Serde | None = None,
+        getter: Callable[[str], GetterFactory] = store_getter,
     ) -> KTable:
         store = self.builder.store_name(name, kind, layout, materialized, self.key_serde, value_serde)
-        node = self.builder.add_node(kind, lambda r: factory(store), [self.stream.node], (store,))
-        return KTable(self.builder, node, self.stream.sources, store)
+        options = TableOptions()
+        node = self.builder.add_node(kind, lambda r: factory(store, options), [self.stream.node], (store,))
+        return KTable(self.builder, node, self.stream.sources, store, getter=lambda: getter(store), options=options)
 
     def count(self, name: str | None = None, materialized: Materialized | None = None) -> KTable:
         """Records per key (null values are skipped)."""
@@ -55,20 +60,27 @@ class KGroupedStream:
 
     def reduce(self, reducer: Reducer, name: str | None = None, materialized: Materialized | None = None) -> KTable:
         """``reducer(aggregate, value)``; a key's first value is its initial aggregate."""
-        return self._table("reduce", name, lambda store: Reduce(store, reducer), KEY_VALUE, materialized,
-                           self.value_serde)
+        return self._table("reduce", name, lambda store, options: Reduce(store, reducer, options), KEY_VALUE,
+                           materialized, self.value_serde)
 
     def aggregate(
         self, initializer: Initializer, aggregator: Aggregator, name: str | None = None,
         materialized: Materialized | None = None,
     ) -> KTable:
         """``aggregator(key, value, aggregate)`` starting from ``initializer()``."""
-        return self._table("aggregate", name, lambda store: Aggregate(store, initializer, aggregator), KEY_VALUE,
-                           materialized)
+        return self._table("aggregate", name, lambda store, options: Aggregate(store, initializer, aggregator, options),
+                           KEY_VALUE, materialized)
+
+    def cogroup(self, aggregator: Aggregator) -> CogroupedKStream:
+        """Start a cogroup: this stream's records update a shared aggregate with ``aggregator``;
+        add more grouped streams with ``.cogroup(grouped, aggregator)``, finish with ``.aggregate(initializer)``."""
+        from streams.cogrouped import CogroupedKStream
+
+        return CogroupedKStream(self, aggregator)
 
     def windowed_by(
-        self, windows: TimeWindows | SessionWindows, *, stream_time: str = "partition"
-    ) -> TimeWindowedKStream | SessionWindowedKStream:
+        self, windows: TimeWindows | SlidingWindows | SessionWindows, *, stream_time: str = "partition"
+    ) -> TimeWindowedKStream | SlidingWindowedKStream | SessionWindowedKStream:
         """Aggregate per window; the windows must carry an explicit grace.
 
         ``stream_time="key"`` (time windows only) closes a key's windows on that key's own latest
@@ -77,9 +89,11 @@ class KGroupedStream:
         windows.require_grace()
         if stream_time not in ("partition", "key"):
             raise ValueError("stream_time must be 'partition' or 'key'")
-        if isinstance(windows, SessionWindows):
+        if isinstance(windows, SessionWindows | SlidingWindows):
             if stream_time != "partition":
-                raise ValueError("session windows track stream time per partition only")
+                raise ValueError("session and sliding windows track stream time per partition only")
+            if isinstance(windows, SlidingWindows):
+                return SlidingWindowedKStream(self, windows)
             return SessionWindowedKStream(self, windows)
         return TimeWindowedKStream(self, windows, stream_time == "key")
 
@@ -98,8 +112,8 @@ class TimeWindowedKStream:
     ) -> KTable:
         windows, per_key = self.windows, self.per_key
         table = self.grouped._table(
-            kind, name, lambda store: WindowAggregate(store, windows, initializer, aggregator, per_key),
-            WINDOW, materialized, value_serde,
+            kind, name, lambda store, options: WindowAggregate(store, windows, initializer, aggregator, options, per_key),
+            WINDOW, materialized, value_serde, window_getter,
         )
         table.window_close_ms = windows.require_grace()
         table.per_key_time = per_key
@@ -119,6 +133,39 @@ class TimeWindowedKStream:
         return self._table("window-aggregate", name, initializer, aggregator, materialized)
 
 
+class SlidingWindowedKStream:
+    """Aggregations per sliding window ``Windowed(key, start, start + time difference)``."""
+
+    def __init__(self, grouped: KGroupedStream, windows: SlidingWindows) -> None:
+        self.grouped = grouped
+        self.windows = windows
+
+    def _table(
+        self, kind: str, name: str | None, initializer: Initializer, aggregator: Aggregator,
+        materialized: Materialized | None, value_serde: Serde | None = None,
+    ) -> KTable:
+        windows = self.windows
+        table = self.grouped._table(
+            kind, name, lambda store, options: SlidingAggregate(store, windows, initializer, aggregator, options),
+            WINDOW, materialized, value_serde, window_getter,
+        )
+        table.window_close_ms = windows.require_grace()
+        return table
+
+    def count(self, name: str | None = None, materialized: Materialized | None = None) -> KTable:
+        return self._table("sliding-count", name, int, _count, materialized, Serdes.long())
+
+    def reduce(self, reducer: Reducer, name: str | None = None, materialized: Materialized | None = None) -> KTable:
+        return self._table("sliding-reduce", name, _none, _reducing_none(reducer), materialized,
+                           self.grouped.value_serde)
+
+    def aggregate(
+        self, initializer: Initializer, aggregator: Aggregator, name: str | None = None,
+        materialized: Materialized | None = None,
+    ) -> KTable:
+        return self._table("sliding-aggregate", name, initializer, aggregator, materialized)
+
+
 class SessionWindowedKStream:
     """Aggregations per session; ``aggregate`` needs a ``merger(key, agg1, agg2)`` for merging sessions."""
 
@@ -132,8 +179,8 @@ class SessionWindowedKStream:
     ) -> KTable:
         windows = self.windows
         table = self.grouped._table(
-            kind, name, lambda store: SessionAggregate(store, windows, initializer, aggregator, merger),
-            SESSION, materialized, value_serde,
+            kind, name, lambda store, options: SessionAggregate(store, windows, initializer, aggregator, merger, options),
+            SESSION, materialized, value_serde, session_getter,
         )
         table.window_close_ms = windows.gap_ms + windows.require_grace()
         return table
@@ -167,5 +214,18 @@ def _unset() -> Any:
 def _reducing(reducer: Reducer) -> Aggregator:
     def aggregator(key: Any, value: Any, agg: Any) -> Any:
         return value if agg is _UNSET else reducer(agg, value)
+
+    return aggregator
+
+
+def _none() -> Any:
+    return None
+
+
+def _reducing_none(reducer: Reducer) -> Aggregator:
+    """Kafka Streams' reduce over sliding windows: a ``None`` aggregate takes the value."""
+
+    def aggregator(key: Any, value: Any, agg: Any) -> Any:
+        return value if agg is None else reducer(agg, value)
 
     return aggregator

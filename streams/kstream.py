@@ -111,7 +111,8 @@ class KStream:
 
         The topic is written with ``repartitioned``'s serdes, else the stream's known ones, else the
         application's defaults; its key serde decides the partition, so give the key serde of a
-        topic you will join with.
+        topic you will join with. As in Kafka Streams, records with a null key are dropped on the
+        way, unless a left or outer join downstream wants them (KIP-962).
         """
         options = repartitioned or Repartitioned()
         stream = self if key_selector is None else self.select_key(key_selector)
@@ -124,8 +125,11 @@ class KStream:
         value_ser, value_de = value_serde or (None, None)
         self.builder.topology.repartition_topics[topic] = options.num_partitions
         self.builder.topology.upstream_sources[topic] = set(stream.sources)
-        stream.to(topic, key_ser, value_ser)
+        null_keys = stateless.NullKeyFilter()
+        filtered = stream._then("repartition-filter", lambda: stateless.KeyFilter(null_keys))
+        filtered.to(topic, key_ser, value_ser)
         node = self.builder.add_source(topic, key_de, value_de, None)
+        self.builder.repartitions[node] = (stream.node, null_keys)
         return KStream(self.builder, node, frozenset({topic}), False, key_serde, value_serde)
 
     def _repartitioned(self, grouped: Grouped | None = None) -> KStream:
@@ -182,12 +186,12 @@ class KStream:
                 raise TopologyError("stream-table joins take no JoinWindows")
             if kind == "outer":
                 raise TopologyError("stream-table joins are inner or left")
-            if other.store is None:
-                raise TopologyError("the table of a stream-table join must be materialized")
             builder.topology.copartition_groups.append(set(left.sources | other.sources))
-            store = other.store
+            if kind == "left":
+                builder.keep_null_keys_upstream(left.node)
+            getter = other.value_getter()
             node = builder.add_node(
-                "stream-table-join", lambda r: StreamTableJoin(store, joiner, kind == "left"), [left.node]
+                "stream-table-join", lambda r: StreamTableJoin(getter, joiner, kind == "left"), [left.node]
             )
             return KStream(builder, node, left.sources, False, left.key_serde)
         if windows is None:
@@ -195,6 +199,9 @@ class KStream:
         windows.require_grace()
         right = other._repartitioned()
         builder.topology.copartition_groups.append(set(left.sources | right.sources))
+        if kind != "inner":
+            builder.keep_null_keys_upstream(left.node)
+            builder.keep_null_keys_upstream(right.node)
         join_name = builder.internal_name(name, "join")
         key_serde = left.key_serde or right.key_serde
         stores = (

@@ -20,6 +20,7 @@ from typing import Any
 from streams.aggregate import Aggregator, Initializer
 from streams.clock import STREAM_TIME, StreamClock
 from streams.processor import Processor, TaskContext
+from streams.table import Getter, Row, TableOptions
 from streams.windows import SessionWindows, Windowed
 
 Merger = Callable[[Any, Any, Any], Any]
@@ -35,8 +36,10 @@ class SessionAggregate(Processor):
         initializer: Initializer,
         aggregator: Aggregator,
         merger: Merger,
+        options: TableOptions,
     ) -> None:
         super().__init__()
+        self.options = options
         self.store_name = store_name
         self.gap = windows.gap_ms
         self.grace = windows.require_grace()
@@ -48,6 +51,7 @@ class SessionAggregate(Processor):
         super().init(ctx)
         self.store = ctx.store(self.store_name)
         self.clock = StreamClock(self.store, None)
+        self.send_old = self.options.send_old_values
         self.sessions: dict[Any, set[int]] = {}
         self.ends: list[tuple[int, int, Any, int]] = []
         self.seq = count()
@@ -81,17 +85,17 @@ class SessionAggregate(Processor):
             self.ctx.drop("late-records")
             return
         if (start, end) != (ts, ts):
-            for e, s, _ in merged:
+            for e, s, old in merged:
                 self.store.delete((key, s))
                 self.sessions[key].discard(s)
-                self.forward(Windowed(key, s, e), None, e)
+                self.forward(Windowed(key, s, e), (None, old if self.send_old else None), e)
         agg = self.aggregator(key, value, agg)
         if agg is None:
             self.store.delete((key, start))
         else:
             self.store.put((key, start), (end, agg, end))
             self._track(key, start, end)
-        self.forward(Windowed(key, start, end), agg, end)
+        self.forward(Windowed(key, start, end), (agg, None), end)
         if self.ends and self.ends[0][0] <= closed_before:
             self._close(closed_before)
 
@@ -112,3 +116,18 @@ class SessionAggregate(Processor):
 
 def _end_start(session: tuple[int, int, Any]) -> tuple[int, int]:
     return session[0], session[1]
+
+
+def session_getter(store_name: str) -> Callable[[TaskContext], Getter]:
+    """The lookup of a session aggregation's rows by ``Windowed`` key."""
+
+    def factory(ctx: TaskContext) -> Getter:
+        data = ctx.store(store_name).data
+
+        def get(wkey: Windowed) -> Row | None:
+            entry = data.get((wkey.key, wkey.start))
+            return None if entry is None or entry[0] != wkey.end else (entry[1], entry[2])
+
+        return get
+
+    return factory

@@ -107,3 +107,28 @@ class Branch(Processor):
             if predicate is None or predicate(key, value):
                 target(key, value, ts)
                 return
+
+
+class NullKeyFilter:
+    """Whether a repartition drops null keys; switched off while building if a left/outer join follows."""
+
+    __slots__ = ("drop",)
+
+    def __init__(self) -> None:
+        self.drop = True
+
+
+class KeyFilter(Processor):
+    """Before a repartition topic: drops records with a null key unless ``NullKeyFilter`` says otherwise."""
+
+    def __init__(self, null_keys: NullKeyFilter) -> None:
+        super().__init__()
+        self.null_keys = null_keys
+
+    def init(self, ctx: Any) -> None:
+        super().init(ctx)
+        self.drop = self.null_keys.drop
+
+    def process(self, key: Any, value: Any, ts: int) -> None:
+        if key is not None or not self.drop:
+            self.forward(key, value, ts)

@@ -59,7 +59,7 @@ class Suppress(Processor):
     def _push(self, wkey: Windowed) -> None:
         heapq.heappush(self._buffer(wkey), (wkey.end, key_bytes(wkey), next(self.seq), wkey))
 
-    def process(self, key: Windowed, value: Any, ts: int) -> None:
+    def process(self, key: Windowed, value: tuple[Any, Any], ts: int) -> None:
         if key.end <= self.idle_time - self.duration:
             self.ctx.drop("late-records")
             return
@@ -72,7 +72,7 @@ class Suppress(Processor):
             now = max(ts, seen)
         if key not in self.store.data:
             self._push(key)
-        self.store.put(key, (value, ts))
+        self.store.put(key, (value[0], ts))
         self._evict(self._buffer(key), now - self.duration)
 
     def _evict(self, buffer: list[tuple[int, bytes, int, Windowed]], expiry: int) -> None:
@@ -82,7 +82,7 @@ class Suppress(Processor):
             value, ts = data[wkey]
             self.store.delete(wkey)
             if value is not None:
-                self.forward(wkey, value, ts)
+                self.forward(wkey, (value, None), ts)
 
     def punctuate(self, wall_ms: int) -> None:
         if self.clock.tick(wall_ms):

@@ -1,79 +1,73 @@
 """KTable–KTable joins on the primary key (inner, left, outer), as Kafka Streams' ``KTableKTable*Join``.
 
-An update of either side (a deletion included) looks up the other side's current row for the same
-key and emits the join result for that key, with timestamp ``max(update ts, other row's ts)``, or
-the update's own timestamp when the other side has no row. ``joiner(left, right)`` always gets
-the left table's value first. A side is *preserved* if the join keeps its rows without a partner:
-the left side of left and outer joins, the right side of outer joins. Per update:
+Each input's change looks up the other table's current row (its value getter) and emits the key's
+new result at ``max(change ts, other row's ts)``. ``joiner(left, right)`` always gets the left
+table's value first. Per change ``(new, old)`` of this side, with ``other`` the other side's row:
 
-* the other side has no row: a preserved side emits ``joiner(new, None)``, or a tombstone if the
-  update deleted a row it had, or nothing if it had no row; a side that is not preserved emits
-  nothing (no result existed before, none exists now).
-* the other side has a row: ``joiner(new, other)``; a deletion emits ``joiner(None, other)`` if the
-  other side is preserved and a tombstone otherwise (even when this side had no row, as Kafka
-  Streams does).
+* inner: nothing without ``other``; else ``(joiner(new, other) or None, joiner(old, other) or None)``.
+* the preserved side of a left join (and both sides of an outer join): without ``other``, nothing if
+  ``new`` and ``old`` are both ``None``, else the results with ``None`` for the other side
+  (``new``/``old`` absent stay ``None``, except in an outer join where a present ``other`` is joined
+  with an absent ``new`` too).
+* the other side of a left join: nothing without ``other`` (the left row); else
+  ``joiner(other, new)``, ``new`` possibly ``None``.
 
-Whether the update deleted a row is the table source's ``PreviousRow`` (Kafka Streams' "old
-value"); an input without a store of its own is materialized by its join processor instead.
+Old results are computed only when a downstream node asks for old values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from streams.processor import Processor, TaskContext
 from streams.stream_join import LEFT, ValueJoiner
-from streams.table import PreviousRow, previous_row
+from streams.table import Getter, TableOptions
 
-PRESERVED = {"inner": (False, False), "left": (True, False), "outer": (True, True)}
+INNER, LEFT_JOIN, RIGHT_JOIN, OUTER = "inner", "left", "right", "outer"
 
 
 class TableTableJoin(Processor):
-    """One input of a table–table join; ``stores`` are the left and right tables' stores.
+    """One input of a table–table join; ``mode`` is this side's Kafka Streams processor
+    (``inner``, ``left`` for the left side of a left join, ``right`` for its right side, ``outer``)."""
 
-    ``owned`` means this processor materializes its input itself (the input table has no store
-    of its own); otherwise the table's own store already holds the update.
-    """
-
-    def __init__(self, side: int, stores: tuple[str, str], owned: bool, kind: str, joiner: ValueJoiner) -> None:
+    def __init__(
+        self, side: int, mode: str, other: Callable[[TaskContext], Getter], joiner: ValueJoiner, options: TableOptions
+    ) -> None:
         super().__init__()
-        self.side = side
-        self.store_names = stores
-        self.owned = owned
-        self.preserved = PRESERVED[kind][side]
-        self.other_preserved = PRESERVED[kind][1 - side]
+        self.mode = mode
+        self.make_getter = other
         self.joiner = joiner if side == LEFT else _flipped(joiner)
+        self.options = options
 
     def init(self, ctx: TaskContext) -> None:
         super().init(ctx)
-        self.own = ctx.store(self.store_names[self.side])
-        self.other = ctx.store(self.store_names[1 - self.side]).data
-        self.previous: PreviousRow | None = None if self.owned else previous_row(ctx, self.own.name)
+        self.other = self.make_getter(ctx)
+        self.send_old = self.options.send_old_values
 
-    def process(self, key: Any, value: Any, ts: int) -> None:
+    def process(self, key: Any, value: tuple[Any, Any], ts: int) -> None:
         if key is None:
             self.ctx.drop("null-key-or-value")
             return
-        if self.owned:
-            existed = key in self.own.data
-            if value is None:
-                self.own.delete(key)
-            else:
-                self.own.put(key, (value, ts))
-        else:
-            # A table that publishes no previous row never forwards deletions (aggregations).
-            existed = self.previous is None or self.previous.row is not None
-        other = self.other.get(key)
+        new, old = value
+        row = self.other(key)
+        other = None if row is None else row[0]
+        mode, joiner = self.mode, self.joiner
         if other is None:
-            if self.preserved and (value is not None or existed):
-                self.forward(key, None if value is None else self.joiner(value, None), ts)
-            return
-        if other[1] > ts:
-            ts = other[1]
-        if value is None and not self.other_preserved:
-            self.forward(key, None, ts)
+            if mode in (INNER, RIGHT_JOIN) or (new is None and old is None):
+                return
         else:
-            self.forward(key, self.joiner(value, other[0]), ts)
+            ts = max(ts, row[1]) if row is not None else ts
+        if mode == OUTER:
+            result = joiner(new, other) if other is not None or new is not None else None
+            previous = joiner(old, other) if self.send_old and (other is not None or old is not None) else None
+        elif mode == RIGHT_JOIN:
+            result = joiner(new, other)
+            previous = joiner(old, other) if self.send_old else None
+        else:
+            result = None if new is None else joiner(new, other)
+            previous = joiner(old, other) if self.send_old and old is not None else None
+        self.forward(key, (result, previous), ts)
 
 
 def _flipped(joiner: ValueJoiner) -> ValueJoiner:

@@ -12,11 +12,13 @@ window and is emitted as a tombstone. Windows leave the store once ``streamTime 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from typing import Any
 
 from streams.aggregate import Aggregator, Initializer
 from streams.clock import STREAM_TIME, StreamClock
 from streams.processor import Processor, TaskContext
+from streams.table import Getter, Row, TableOptions
 from streams.windows import TimeWindows, Windowed
 
 KEY_TIME = ("__key_time__",)
@@ -31,9 +33,11 @@ class WindowAggregate(Processor):
         windows: TimeWindows,
         initializer: Initializer,
         aggregator: Aggregator,
+        options: TableOptions,
         per_key: bool = False,
     ) -> None:
         super().__init__()
+        self.options = options
         self.per_key = per_key
         self.store_name = store_name
         self.windows = windows
@@ -46,6 +50,7 @@ class WindowAggregate(Processor):
         super().init(ctx)
         self.store = ctx.store(self.store_name)
         self.clock = StreamClock(self.store, None)
+        self.send_old = self.options.send_old_values
         self.open: dict[int, dict[Any, None]] = {}
         self.starts: list[int] = []
         self.key_starts: dict[Any, set[int]] = {}
@@ -95,7 +100,7 @@ class WindowAggregate(Processor):
                 self.store.delete(wkey)
             else:
                 self.store.put(wkey, (agg, stamp))
-            self.forward(Windowed(key, start, end), agg, stamp)
+            self.forward(Windowed(key, start, end), (agg, old[0] if self.send_old and old is not None else None), stamp)
         if self.per_key:
             self._close_key(key, closed_before)
         elif self.starts and self.starts[0] + size <= closed_before:
@@ -124,3 +129,17 @@ class WindowAggregate(Processor):
             start = heapq.heappop(self.starts)
             for key in self.open.pop(start, ()):
                 self.store.delete((key, start))
+
+
+def window_getter(store_name: str) -> Callable[[TaskContext], Getter]:
+    """The lookup of a windowed aggregation's rows by ``Windowed`` key."""
+
+    def factory(ctx: TaskContext) -> Getter:
+        data = ctx.store(store_name).data
+
+        def get(wkey: Windowed) -> Row | None:
+            return data.get((wkey.key, wkey.start))
+
+        return get
+
+    return factory

@@ -1,4 +1,4 @@
-"""Window definitions: tumbling/hopping ``TimeWindows``, ``SessionWindows`` and ``JoinWindows``.
+"""Window definitions: tumbling/hopping ``TimeWindows``, ``SlidingWindows``, ``SessionWindows`` and ``JoinWindows``.
 
 All times are epoch milliseconds. Grace is never implied: every window must be finished with
 ``with_grace(ms)`` or ``no_grace()`` (or built with a ``*_and_grace`` / ``*_with_no_grace`` constructor).
@@ -100,6 +100,33 @@ class SessionWindows:
     def require_grace(self) -> int:
         if self.grace_ms is None:
             raise ValueError("SessionWindows need an explicit grace: call .with_grace(ms) or .no_grace()")
+        return self.grace_ms
+
+
+@dataclass(frozen=True)
+class SlidingWindows:
+    """Windows ``[start, start + time_difference]`` (both inclusive) aligned to record timestamps.
+
+    Each distinct set of a key's records no further apart than ``time_difference_ms`` is one window,
+    as Kafka Streams' ``SlidingWindows``.
+    """
+
+    time_difference_ms: int
+    grace_ms: int | None = None
+
+    @classmethod
+    def of_time_difference_and_grace(cls, time_difference_ms: int, grace_ms: int) -> SlidingWindows:
+        return cls(_check("time difference", time_difference_ms, 1), _check("grace", grace_ms, 0))
+
+    @classmethod
+    def of_time_difference_with_no_grace(cls, time_difference_ms: int) -> SlidingWindows:
+        return cls.of_time_difference_and_grace(time_difference_ms, 0)
+
+    of_time_difference_without_grace = of_time_difference_with_no_grace
+
+    def require_grace(self) -> int:
+        if self.grace_ms is None:
+            raise ValueError("SlidingWindows need an explicit grace")
         return self.grace_ms
 
 

@@ -145,7 +145,9 @@ def test_table_upserts_deletes_and_to_stream():
     users.pipe_input("u1", "ann", 1)
     users.pipe_input("u2", "hidden", 2)
     users.pipe_input("u1", None, 3)
-    assert driver.create_output_topic("out", D, D).read_key_values() == [("u1", "ANN"), ("u2", None), ("u1", None)]
+    # A named (materialized) table sends old values: u2 never passed the filter, so its row
+    # staying filtered out is not forwarded (Kafka Streams' KTableFilter).
+    assert driver.create_output_topic("out", D, D).read_key_values() == [("u1", "ANN"), ("u1", None)]
     assert driver.table_values("users") == {"u2": "hidden"}
 
 

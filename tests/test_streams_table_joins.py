@@ -10,9 +10,9 @@ from confluent_kafka.serialization import StringDeserializer, StringSerializer
 from streams import Grouped, StreamsBuilder, TopologyError, TopologyTestDriver
 from streams.config import StreamsConfig
 from streams.processor import TaskContext
-from streams.store import KeyValueStore
 from streams.stream_join import LEFT
-from streams.table_join import TableTableJoin
+from streams.table import TableOptions
+from streams.table_join import OUTER, TableTableJoin
 from streams.topics import prepare_topics
 
 S, D = StringSerializer(), StringDeserializer()
@@ -135,15 +135,15 @@ def test_joiner_gets_left_value_first_for_updates_of_either_side():
     assert [step[0][1] for step in results[1:]] == ["l+r", "l2+r"]
 
 
-def test_unmaterialized_input_is_materialized_by_the_join():
+def test_input_without_a_store_is_looked_up_through_its_parent():
     builder = StreamsBuilder()
     users = builder.table("users", D, D, name="users")
     orders = builder.table("orders", D, D, name="orders")
     visible = users.filter(lambda k, v: v != "hidden").map_values(str.upper)
     assert visible.store is None
-    visible.left_join(orders, joiner, name="uo").to_stream().to("out", S, S)
+    visible.left_join(orders, joiner).to_stream().to("out", S, S)
     topology = builder.build()
-    assert list(topology.stores) == ["users", "orders", "uo-this"]  # only the unmaterialized side gets a store
+    assert list(topology.stores) == ["users", "orders"]  # as Kafka Streams' value getters: no store of the join's own
     driver = TopologyTestDriver(topology)
     u, o = driver.create_input_topic("users", S, S), driver.create_input_topic("orders", S, S)
     out = driver.create_output_topic("out", D, D)
@@ -159,15 +159,13 @@ def test_unmaterialized_input_is_materialized_by_the_join():
         ("u1", None, 4),
         ("u1", "BOB+o2", 6),
     ]
-    assert driver.table_values("uo-this") == {"u1": "BOB"}
-    assert driver.get_key_value_store("uo-this").get("u1") == ("BOB", 6)
 
 
 def test_join_result_is_a_table_that_can_be_filtered_and_joined_again():
     builder = StreamsBuilder()
     a, b, c = (builder.table(t, D, D, name=t) for t in ("a", "b", "c"))
     ab = a.join(b, joiner)
-    ab.filter(lambda k, v: not v.startswith("x")).outer_join(c, joiner, name="abc").to_stream().to("out", S, S)
+    ab.filter(lambda k, v: not v.startswith("x")).outer_join(c, joiner).to_stream().to("out", S, S)
     driver = TopologyTestDriver(builder.build())
     inputs = {t: driver.create_input_topic(t, S, S) for t in "abc"}
     out = driver.create_output_topic("out", D, D)
@@ -206,14 +204,12 @@ def test_null_keys_are_dropped_and_counted():
 
 def test_join_processor_drops_null_keys_itself():
     ctx = TaskContext(0, lambda *a: None, lambda: 0)
-    ctx.stores = {"l": KeyValueStore("l"), "r": KeyValueStore("r")}
-    ctx.stores["r"].put(None, ("x", 1))
-    join = TableTableJoin(LEFT, ("l", "r"), True, "outer", joiner)
+    join = TableTableJoin(LEFT, OUTER, lambda ctx: {None: ("x", 1)}.get, joiner, TableOptions())
     seen = []
     join.forward = lambda k, v, ts: seen.append((k, v, ts))
     join.init(ctx)
-    join.process(None, "a", 1)
-    assert seen == [] and len(ctx.stores["l"]) == 0
+    join.process(None, ("a", None), 1)
+    assert seen == []
     assert ctx.metrics["null-key-or-value"] == 1 and ctx.metrics["dropped-records"] == 1
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from confluent_kafka.serialization import SerializationContext, StringDeserializer
 
-from streams import JoinWindows, SessionWindows, StreamsBuilder, Suppressed, TimeWindows, Windowed
+from streams import JoinWindows, SessionWindows, SlidingWindows, StreamsBuilder, Suppressed, TimeWindows, Windowed
 from tests.conformance.inputs import InputSpec
 
 
@@ -211,6 +211,24 @@ def session_suppress(b: StreamsBuilder) -> None:
         .suppress(Suppressed.until_window_closes()).to_stream().to("out", R, R)
 
 
+@scenario(InputSpec(unit=5, grace=2))
+def sliding_count(b: StreamsBuilder) -> None:
+    stream(b).group_by_key().windowed_by(SlidingWindows.of_time_difference_and_grace(5, 2)).count() \
+        .to_stream().to("out", R, R)
+
+
+@scenario(InputSpec(unit=6))
+def sliding_aggregate_no_grace(b: StreamsBuilder) -> None:
+    stream(b).group_by_key().windowed_by(SlidingWindows.of_time_difference_without_grace(6)) \
+        .aggregate(lambda: "", lambda k, v, agg: s(agg) + v).to_stream().to("out", R, R)
+
+
+@scenario(InputSpec(unit=4, grace=1))
+def sliding_reduce_suppress(b: StreamsBuilder) -> None:
+    stream(b).group_by_key().windowed_by(SlidingWindows.of_time_difference_and_grace(4, 1)) \
+        .reduce(lambda a, c: f"{a},{c}").suppress(Suppressed.until_window_closes()).to_stream().to("out", R, R)
+
+
 # ---- joins --------------------------------------------------------------------------------------
 
 
@@ -324,3 +342,31 @@ def select_key_table_left_join(b: StreamsBuilder) -> None:
 @scenario(STREAM_TABLE)
 def count_table_join(b: StreamsBuilder) -> None:
     stream(b).group_by_key().count().join(table(b, "table"), lambda c, t: f"{c}:{t}").to_stream().to("out", R, R)
+
+
+# ---- table aggregations -------------------------------------------------------------------------
+
+
+@scenario(InputSpec(keys=("a", "b", "c", "d", "e", "f")))
+def table_group_by_count(b: StreamsBuilder) -> None:
+    table(b, "in").group_by(lambda k, v: (f"c{n(v) % 3}", v)).count().to_stream().to("out", R, R)
+
+
+@scenario(InputSpec(keys=("a", "b", "c", "d", "e", "f")))
+def table_group_by_reduce(b: StreamsBuilder) -> None:
+    table(b, "in").group_by(lambda k, v: ("even" if n(v) % 2 == 0 else "odd", v)) \
+        .reduce(lambda a, c: str(n(a) + n(c)), lambda a, c: str(n(a) - n(c))).to_stream().to("out", R, R)
+
+
+@scenario(InputSpec(keys=("a", "b", "c", "d", "e", "f")))
+def table_group_by_aggregate(b: StreamsBuilder) -> None:
+    table(b, "in", name="src").group_by(lambda k, v: (k if n(v) < 50 else "big", v)) \
+        .aggregate(lambda: 0, lambda k, v, agg: agg + n(v), lambda k, v, agg: agg - n(v)).to_stream().to("out", R, R)
+
+
+@scenario(InputSpec(topics=("left", "right")))
+def cogroup(b: StreamsBuilder) -> None:
+    clicks = stream(b, "left").group_by_key()
+    views = stream(b, "right").group_by(lambda k, v: "none" if v is None else "abcd"[n(v) % 4])
+    clicks.cogroup(lambda k, v, agg: agg + "c" + s(v)).cogroup(views, lambda k, v, agg: agg + "v" + s(v)) \
+        .aggregate(lambda: "").to_stream().to("out", R, R)

@@ -25,6 +25,7 @@ import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.JoinWindows;
+import org.apache.kafka.streams.kstream.KGroupedStream;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
@@ -176,6 +177,22 @@ public final class Conformance {
             .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded())).toStream().to("out", out());
     }
 
+    static void sliding_count(final StreamsBuilder b) {
+        b.<String, String>stream("in").groupByKey().windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(ms(5), ms(2))).count()
+            .toStream().to("out", out());
+    }
+
+    static void sliding_aggregate_no_grace(final StreamsBuilder b) {
+        b.<String, String>stream("in").groupByKey().windowedBy(SlidingWindows.ofTimeDifferenceWithNoGrace(ms(6)))
+            .aggregate(() -> "", (k, v, agg) -> s(agg) + v).toStream().to("out", out());
+    }
+
+    static void sliding_reduce_suppress(final StreamsBuilder b) {
+        b.<String, String>stream("in").groupByKey().windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(ms(4), ms(1)))
+            .reduce((a, c) -> a + "," + c, Materialized.with(Serdes.String(), Serdes.String()))
+            .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded())).toStream().to("out", out());
+    }
+
     static void stream_stream_inner(final StreamsBuilder b) {
         b.<String, String>stream("left").join(b.<String, String>stream("right"), (l, r) -> l + "+" + r,
             JoinWindows.ofTimeDifferenceAndGrace(ms(5), ms(2))).to("out", out());
@@ -264,6 +281,29 @@ public final class Conformance {
             .toStream().to("out", out());
     }
 
+    static void table_group_by_count(final StreamsBuilder b) {
+        b.<String, String>table("in").groupBy((k, v) -> KeyValue.pair("c" + n(v) % 3, v)).count().toStream().to("out", out());
+    }
+
+    static void table_group_by_reduce(final StreamsBuilder b) {
+        b.<String, String>table("in").groupBy((k, v) -> KeyValue.pair(n(v) % 2 == 0 ? "even" : "odd", v))
+            .reduce((a, c) -> String.valueOf(n(a) + n(c)), (a, c) -> String.valueOf(n(a) - n(c))).toStream().to("out", out());
+    }
+
+    static void table_group_by_aggregate(final StreamsBuilder b) {
+        b.<String, String>table("in", Materialized.as("src")).groupBy((k, v) -> KeyValue.pair(n(v) < 50 ? k : "big", v))
+            .aggregate(() -> 0L, (k, v, agg) -> agg + n(v), (k, v, agg) -> agg - n(v), Materialized.with(Serdes.String(), Serdes.Long()))
+            .toStream().to("out", out());
+    }
+
+    static void cogroup(final StreamsBuilder b) {
+        final KGroupedStream<String, String> clicks = b.<String, String>stream("left").groupByKey();
+        final KGroupedStream<String, String> views = b.<String, String>stream("right")
+            .groupBy((k, v) -> v == null ? "none" : "abcd".substring((int) (n(v) % 4), (int) (n(v) % 4) + 1));
+        clicks.<String>cogroup((k, v, agg) -> agg + "c" + s(v)).cogroup(views, (k, v, agg) -> agg + "v" + s(v))
+            .aggregate(() -> "").toStream().to("out", out());
+    }
+
     // ---- plumbing ------------------------------------------------------------------------------------
 
     static final Map<String, Consumer<StreamsBuilder>> SCENARIOS = new LinkedHashMap<>();
@@ -291,6 +331,9 @@ public final class Conformance {
         SCENARIOS.put("session_reduce_no_grace", Conformance::session_reduce_no_grace);
         SCENARIOS.put("session_aggregate", Conformance::session_aggregate);
         SCENARIOS.put("session_suppress", Conformance::session_suppress);
+        SCENARIOS.put("sliding_count", Conformance::sliding_count);
+        SCENARIOS.put("sliding_aggregate_no_grace", Conformance::sliding_aggregate_no_grace);
+        SCENARIOS.put("sliding_reduce_suppress", Conformance::sliding_reduce_suppress);
         SCENARIOS.put("stream_stream_inner", Conformance::stream_stream_inner);
         SCENARIOS.put("stream_stream_left", Conformance::stream_stream_left);
         SCENARIOS.put("stream_stream_outer", Conformance::stream_stream_outer);
@@ -310,6 +353,10 @@ public final class Conformance {
         SCENARIOS.put("select_key_stream_join", Conformance::select_key_stream_join);
         SCENARIOS.put("select_key_table_left_join", Conformance::select_key_table_left_join);
         SCENARIOS.put("count_table_join", Conformance::count_table_join);
+        SCENARIOS.put("table_group_by_count", Conformance::table_group_by_count);
+        SCENARIOS.put("table_group_by_reduce", Conformance::table_group_by_reduce);
+        SCENARIOS.put("table_group_by_aggregate", Conformance::table_group_by_aggregate);
+        SCENARIOS.put("cogroup", Conformance::cogroup);
     }
 
     /** Windowed counts that ``suppress`` can buffer: it needs the key and value serdes. */
