@@ -178,7 +178,8 @@ class KTable:
         """Windowed tables only: a table of one final result per window, emitted once it closes.
 
         As Kafka Streams' ``suppress(untilWindowCloses(...))``: a node after this table buffers its
-        updates (in a changelogged store, ``name`` fixes it) and emits each window's last one once
+        updates (in a changelogged store: ``name``, else ``<aggregation store>-suppress``, so a named
+        aggregation keeps its buffer across versions of the topology) and emits each window's last one once
         ``streamTime >= end + grace`` (``gap + grace`` for sessions), dropping tombstones. This table
         itself goes on emitting every update to its other consumers.
         """
@@ -187,6 +188,8 @@ class KTable:
         builder = self.builder
         upstream = builder.topology.stores.get(self.store) if self.store is not None else None
         key_serde, value_serde = (upstream.key_serde, upstream.value_serde) if upstream else (None, None)
+        if name is None and self.store is not None:
+            name = f"{self.store}-suppress"  # as stable as the aggregation's own store name
         store = builder.store_name(name, "suppress", SUPPRESS, key_serde=key_serde, value_serde=value_serde)
         duration, idle, per_key = self.window_close_ms, suppressed.idle_close_ms, self.per_key_time
         node = builder.add_node("suppress", lambda r: Suppress(store, duration, idle, per_key), [self.node], (store,))
@@ -194,9 +197,9 @@ class KTable:
         table.window_close_ms = self.window_close_ms
         return table
 
-    def final(self, idle_close_ms: int | None = None) -> KTable:
-        """Shorthand for ``suppress(Suppressed.until_window_closes(idle_close_ms))``."""
-        return self.suppress(Suppressed.until_window_closes(idle_close_ms))
+    def final(self, idle_close_ms: int | None = None, *, name: str | None = None) -> KTable:
+        """Shorthand for ``suppress(Suppressed.until_window_closes(idle_close_ms), name=name)``."""
+        return self.suppress(Suppressed.until_window_closes(idle_close_ms), name=name)
 
     def join(self, other: KTable, joiner: ValueJoiner) -> KTable:
         """Inner join on the key: ``joiner(this_value, other_value)`` while both tables have the key.
