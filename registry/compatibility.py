@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import deadline
 from .bounded import BoundedCache
 from .formats.base import Incompatibility, ParsedSchema
 
@@ -108,6 +109,7 @@ def pair_incompatibilities(reader: ParsedSchema, writer: ParsedSchema, policy: s
     cached = _pair_cache.get(key)
     if cached is not None:
         return list(cached)
+    deadline.check()  # between versions of a long transitive check
     found = tuple(reader.incompatibilities(writer, policy))
     size = sum(len(i.error_type) + len(i.location) + len(i.template) + 100 for i in found) + 140
     _pair_cache.put(key, found, size)

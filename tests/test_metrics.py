@@ -110,3 +110,18 @@ def test_metrics_labels_are_escaped() -> None:
     counter.inc('a"b\\c\nd')
     assert parse("# TYPE x_total counter\n" + "\n".join(counter.render()[2:])) == {
         'x_total{route="a\\"b\\\\c\\nd"}': 1.0}
+
+
+def test_made_up_methods_add_no_series(app_client: tuple[TestClient, Registry]) -> None:
+    """Issue 12, item 6: labels take no value a client made up (h11 and other servers pass any
+    token as the method): 10 000 distinct methods are one ``other`` series."""
+    from registry.http.metrics import metrics_for
+
+    _, registry = app_client
+    metrics = metrics_for(registry)
+    before = len(metrics.render())
+    for n in range(10_000):
+        metrics.observe_request(f"X{n}METHOD", "", 405, 0.001)
+    after = metrics.render()
+    assert len(after) < before + 4096, (before, len(after))
+    assert 'method="other"' in after and "X17METHOD" not in after

@@ -3,8 +3,8 @@
 scrypt (16 MiB, ~50 ms of CPU per check) is the price of a stolen users file
 being useless; :class:`PasswordChecker` keeps that price on the caller:
 
-- **verified credentials are remembered** for :attr:`~PasswordChecker.remember_seconds`
-  as a keyed digest of user and password (never the password), at most
+- **verified credentials are remembered** while used at least every
+  :attr:`~PasswordChecker.remember_seconds`, as a keyed digest of user and password (never the password), at most
   :data:`VERIFIED_ENTRIES` of them, so a client sending Basic on every request pays
   scrypt once;
 - **failures are throttled** per user name and per client address: after
@@ -84,9 +84,11 @@ class PasswordChecker:
         return hashlib.blake2b(text, key=self._key, digest_size=16).digest()
 
     def _remembered(self, digest: bytes, now: float) -> bool:
+        """Whether these credentials were verified and used within the last ``remember_seconds``."""
         stamp = self._verified.get(digest)
         if stamp is None or now - stamp > self.remember_seconds:
             return False
+        self._verified[digest] = now
         self._verified.move_to_end(digest)
         return True
 

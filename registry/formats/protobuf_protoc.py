@@ -1,5 +1,5 @@
-"""Turning Protobuf schema text into descriptors: protoc in-process, or a
-base64 serialized ``FileDescriptorProto``.
+"""Turning Protobuf schema text into descriptors: protoc (in worker processes,
+:mod:`.protoc_workers`), or a base64 serialized ``FileDescriptorProto``.
 
 Imports resolve against the reference files handed in (as compiled
 descriptors), then the built-in files: the ``google/protobuf`` well-known
@@ -10,12 +10,12 @@ and ``confluent/type/decimal.proto``.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
-import os
 import re
+import shutil
 import tempfile
-import threading
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.message import DecodeError
 
+from . import protoc_workers
 from .base import InvalidSchemaError
 
 FileSet = dict[str, descriptor_pb2.FileDescriptorProto]
@@ -80,7 +81,6 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _SKIPPED = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|//[^\n]*|/\*.*?(?:\*/|$)', re.S)
 _BRACKETS = re.compile(r"[{}\[\]()<>]")
 _LOG_LINE = re.compile(r"[IWEF]\d{4} |WARNING: All log messages before absl::InitializeLog")
-_LOCK = threading.Lock()
 
 
 def _grpc_include() -> str:
@@ -91,8 +91,10 @@ def _grpc_include() -> str:
 
 @lru_cache(maxsize=1)
 def builtin_include_dir() -> str:
-    """A directory holding the Confluent files and the ``google/type`` files."""
+    """A directory holding the Confluent files and the ``google/type`` files (one per
+    process, removed when it exits)."""
     root = Path(tempfile.mkdtemp(prefix="schemahub-proto-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     (root / "confluent" / "type").mkdir(parents=True)
     (root / "confluent" / "meta.proto").write_text(_CONFLUENT_META)
     (root / "confluent" / "type" / "decimal.proto").write_text(_CONFLUENT_DECIMAL)
@@ -114,25 +116,9 @@ def is_builtin(name: str) -> bool:
     return Path(builtin_include_dir(), name).is_file() or Path(_grpc_include(), name).is_file()
 
 
-def _run_protoc(args: list[str], workdir: str) -> str | None:
-    """Run protoc in-process; return its error text, or None on success."""
-    from grpc_tools import protoc
-
-    err_path = os.path.join(workdir, "stderr.txt")
-    with _LOCK:
-        saved = os.dup(2)
-        with open(err_path, "wb") as err:
-            os.dup2(err.fileno(), 2)
-            try:
-                code = protoc.main(["protoc", *args])
-            finally:
-                os.dup2(saved, 2)
-                os.close(saved)
-    if code == 0:
-        return None
-    text = Path(err_path).read_text(errors="replace")
-    text = text.replace(os.path.join(workdir, "src") + os.sep, "").replace(workdir + os.sep, "")
-    lines = [line for line in text.strip().splitlines() if not _LOG_LINE.match(line)]
+def _protoc_error(error: str, code: int) -> str:
+    """protoc's error text for a client: log lines dropped, at most MAX_ERROR_LINES."""
+    lines = [line for line in error.strip().splitlines() if not _LOG_LINE.match(line)]
     if len(lines) > MAX_ERROR_LINES:
         lines = [*lines[:MAX_ERROR_LINES], f"... {len(lines) - MAX_ERROR_LINES} more errors"]
     return "\n".join(lines) or f"protoc failed with status {code}"
@@ -164,21 +150,12 @@ def compile_text(text: str, deps: Mapping[str, descriptor_pb2.FileDescriptorProt
     if nesting_depth(text) > MAX_NESTING:
         raise InvalidSchemaError(f"Invalid schema: nested deeper than {MAX_NESTING} levels")
     main = MAIN_FILE if MAIN_FILE not in deps else "__schemahub_main__.proto"
-    with tempfile.TemporaryDirectory(prefix="schemahub-protoc-") as workdir:
-        src = os.path.join(workdir, "src")
-        os.mkdir(src)
-        Path(src, main).write_text(text, encoding="utf-8", errors="surrogatepass")
-        args = [f"-I{src}", f"-I{builtin_include_dir()}", f"-I{_grpc_include()}"]
-        if deps:
-            dep_set = descriptor_pb2.FileDescriptorSet(file=list(deps.values()))
-            Path(workdir, "deps.pb").write_bytes(dep_set.SerializeToString())
-            args.append(f"--descriptor_set_in={os.path.join(workdir, 'deps.pb')}")
-        out = os.path.join(workdir, "out.pb")
-        args += [f"--descriptor_set_out={out}", "--include_imports", main]
-        error = _run_protoc(args, workdir)
-        if error is not None:
-            raise InvalidSchemaError(f"Invalid schema: {error}")
-        result = descriptor_pb2.FileDescriptorSet.FromString(Path(out).read_bytes())
+    dep_set = descriptor_pb2.FileDescriptorSet(file=list(deps.values())).SerializeToString() if deps else b""
+    header = {"main": main, "includes": [builtin_include_dir(), _grpc_include()]}
+    compiled = protoc_workers.pool.compile(header, text.encode("utf-8", "surrogatepass"), dep_set)
+    if compiled.code != 0:
+        raise InvalidSchemaError(f"Invalid schema: {_protoc_error(compiled.error, compiled.code)}")
+    result = descriptor_pb2.FileDescriptorSet.FromString(compiled.output)
     return {f.name: f for f in result.file}
 
 

@@ -20,6 +20,7 @@ from .encode import dumps
 from .limits import check_schema_size
 from .media import read_object, response_media_type
 from .workers import Workers
+from .workers import shared as shared_workers
 
 T = TypeVar("T")
 
@@ -27,7 +28,7 @@ T = TypeVar("T")
 class Api:
     def __init__(self, registry: Registry, workers: Workers | None = None) -> None:
         self.registry = registry
-        self.workers = workers or Workers()
+        self.workers = workers or shared_workers
 
     def caller(self, request: Request) -> Caller:
         return caller(request)

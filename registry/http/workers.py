@@ -39,3 +39,7 @@ class Workers:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+shared = Workers()
+"""The process's pool: every app in a process shares it (the bound is per process)."""
