@@ -1,5 +1,9 @@
 """Every ``schemahub`` command answers bad input with one line and a non-zero exit, never a
-traceback (issue #18's list, item by item), and ``--help`` describes every option with its default."""
+traceback (issue #18's list, item by item), and ``--help`` describes every option with its default.
+
+The list's other items are tested where they live: ``serve --kafka`` to an unreachable broker in
+tests/test_kafka_startup.py, the gate's typo glob, configuration without a table and non-UTF-8
+files in tests/test_gate_findings.py."""
 
 from __future__ import annotations
 
