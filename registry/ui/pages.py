@@ -18,7 +18,7 @@ from .. import config as cfg
 from ..access.caller import Caller, visible
 from ..compatibility import CompatibilityResult, Finding
 from ..errors import Forbidden, InvalidSchema, RegistryError, VersionNotFound
-from ..formats import get_format
+from ..formats import DEFAULT_SCHEMA_TYPE, FORMATS, get_format
 from ..formats.base import SchemaText
 from ..schemas import SchemaInput
 from ..service import RegisterRequest, Registry
@@ -357,7 +357,8 @@ def try_page(registry: Registry, caller: Caller, subject: str) -> dict:
     return {
         "subject": parse_subject(subject).qualified,
         "latest": latest,
-        "schema_type": latest.schema_type if latest else "AVRO",
+        "schema_type": latest.schema_type if latest else DEFAULT_SCHEMA_TYPE,
+        "formats": FORMATS,
         "text": pretty(latest.schema_type, latest.schema) if latest else "",
         "trial": None,
         "may_write": caller.may("write", subject),

@@ -54,9 +54,10 @@ function fileLoading() {
     if (!file) return;
     target.value = await file.text();
     const type = document.querySelector("select[name=schemaType]");
-    const byExtension = { proto: "PROTOBUF", avsc: "AVRO", json: "JSON" };
-    const extension = file.name.split(".").pop().toLowerCase();
-    if (type && byExtension[extension]) type.value = byExtension[extension];
+    const name = file.name.toLowerCase();
+    const match = type && [...type.options].find(
+      (option) => (option.dataset.extensions || "").split(" ").some((ending) => ending && name.endsWith(ending)));
+    if (match) type.value = match.value;
   });
 }
 
