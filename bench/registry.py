@@ -1,23 +1,31 @@
 """Registry HTTP throughput and latency next to a bare Starlette ceiling, measured in one run.
 
-    .venv/bin/python bench/registry.py [--duration 5]
+    .venv/bin/python bench/registry.py [--duration 5] [--stores sqlite,kafka]
 
-Starts ``schemahub serve`` (SQLite in a temporary folder) and a bare
-Starlette app answering a fixed JSON body, each on the same uvicorn with the
-access log off, and drives both with ``wrk`` (installed from Debian's
-packages when missing) at 1 and 32 connections. Prints requests/s, p50 and
-p99 latency, and each ratio against the ceiling at the same concurrency.
+Starts ``schemahub serve`` (SQLite in a temporary folder) and a bare Starlette
+app answering a fixed JSON body on the same server stack (uvicorn, uvloop,
+httptools, access log off), and drives both with ``wrk`` (installed from
+Debian's packages when missing): GET by id and lookup at 1 and 32 connections,
+and Karapace-comparable registration runs (new schemas, each in a new subject)
+at 1 and 8 connections. Also measured, the same way: the same registry app on
+the stack it had before (the plain asyncio loop and uvicorn's pure-Python h11
+parser: the issue's "today"), and the registration runs on the Kafka store (a
+single-node broker from ``registry.devkafka``, or ``SCHEMAHUB_TEST_KAFKA``).
+Prints requests/s, p50 and p99 latency, and each ratio against the ceiling at
+the same concurrency.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -80,45 +88,138 @@ def start_ceiling(folder: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("ceiling app did not start")
 
 
+BEFORE_STACK = textwrap.dedent(
+    """
+    import sys
+    import uvicorn
+    from registry.http.app import create_app
+    from registry.service import Registry
+    from registry.stores.sqlite import SQLiteStore
+
+    registry = Registry(SQLiteStore(sys.argv[1]))
+    uvicorn.run(create_app(registry), port=int(sys.argv[2]), loop="asyncio", http="h11", access_log=False,
+                log_level="warning")
+    """
+)
+
+
+def start_before_stack(db: Path) -> tuple[subprocess.Popen, str]:
+    """The registry app over ``db`` on the plain asyncio loop with the h11 parser."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", BEFORE_STACK, str(db), str(port)], cwd=REPO)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(400):
+        try:
+            httpx.get(url + "/", timeout=0.5)
+            return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise SystemExit("the registry on the asyncio/h11 stack did not start")
+
+
+def prepare(url: str) -> tuple[int, str]:
+    """Compatibility NONE and one registered schema: its id and a lookup body for it."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        http.put("/config", json={"compatibility": "NONE"}).raise_for_status()
+        body = http.post("/subjects/bench-value/versions", json={"schema": json.dumps(SCHEMA)}).json()
+    return body["id"], json.dumps({"schema": json.dumps(SCHEMA)})
+
+
+Row = tuple[str, int, dict, dict]
+
+
+def measure_registrations(wrk: str, name: str, url: str, duration: int, ceiling: dict[int, dict]) -> list[Row]:
+    rows = []
+    for connections in (1, 8):
+        register = run_wrk(wrk, url, connections, duration, REGISTER_LUA)
+        rows.append((f"{name}POST /subjects/{{s}}/versions (new)", connections, register,
+                     ceiling.get(connections) or ceiling[1]))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
+    parser.add_argument("--stores", default="sqlite,kafka", help="stores whose registrations to measure")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each read scenario, the servers in turn (the median is shown)")
     args = parser.parse_args()
     wrk = ensure_wrk()
+    rows: list[Row] = []
+    cluster = None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        ceiling, ceiling_url = start_ceiling(folder)
+        ceiling_proc, ceiling_url = start_ceiling(folder)
         server = RegistryServer(folder / "bench.db").start()
+        before = None
         try:
-            with httpx.Client(base_url=server.url) as http:
-                http.put("/config", json={"compatibility": "NONE"}).raise_for_status()
-                body = http.post("/subjects/bench-value/versions", json={"schema": json.dumps(SCHEMA)}).json()
-            schema_id = body["id"]
-            lookup_body = json.dumps({"schema": json.dumps(SCHEMA)})
-            rows = []
-            for connections in (1, 32):
-                base = run_wrk(wrk, f"{ceiling_url}/schemas/ids/{schema_id}", connections, args.duration)
-                rows.append(("ceiling: bare Starlette fixed JSON", connections, base, base))
-                get = run_wrk(wrk, f"{server.url}/schemas/ids/{schema_id}", connections, args.duration)
-                rows.append(("GET /schemas/ids/{id}", connections, get, base))
-                lookup = run_wrk(
-                    wrk, f"{server.url}/subjects/bench-value", connections, args.duration,
-                    LOOKUP_LUA % lookup_body,
-                )
-                rows.append(("POST /subjects/{s} (lookup)", connections, lookup, base))
-                register = run_wrk(wrk, server.url, connections, args.duration, REGISTER_LUA)
-                rows.append(("POST /subjects/{s}/versions (new)", connections, register, base))
+            schema_id, lookup_body = prepare(server.url)
+            before, before_url = start_before_stack(folder / "bench.db")
+            # Rounds alternate the servers, so that a busy moment of the machine weighs on all.
+            targets = [("ceiling: bare Starlette fixed JSON", f"{ceiling_url}/schemas/ids/1", None),
+                       ("GET /schemas/ids/{id}", f"{server.url}/schemas/ids/{schema_id}", None),
+                       ("asyncio+h11 stack: GET /schemas/ids/{id}", f"{before_url}/schemas/ids/{schema_id}", None),
+                       ("POST /subjects/{s} (lookup)", f"{server.url}/subjects/bench-value", LOOKUP_LUA % lookup_body)]
+            ceiling: dict[int, dict] = {}
+            for connections in (1, 8, 32):
+                measured = [t for t in targets if connections != 8 or t is targets[0]]
+                runs: dict[str, list[dict]] = {name: [] for name, _, _ in measured}
+                for _ in range(args.rounds):
+                    for name, url, script in measured:
+                        runs[name].append(run_wrk(wrk, url, connections, args.duration, script))
+                for name, _, _ in measured:
+                    result = sorted(runs[name], key=lambda r: r["rps"])[len(runs[name]) // 2]
+                    ceiling.setdefault(connections, result)
+                    rows.append((name, connections, result, ceiling[connections]))
+            if "sqlite" in args.stores:
+                rows += measure_registrations(wrk, "SQLite: ", server.url, args.duration, ceiling)
         finally:
             server.stop()
-            ceiling.terminate()
-            ceiling.wait()
-    print(f"{'scenario':40} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs ceiling':>10} {'non-2xx':>8}")
+            ceiling_proc.terminate()
+            ceiling_proc.wait()
+            if before is not None:
+                before.terminate()
+                before.wait()
+        try:
+            if "kafka" in args.stores:
+                bootstrap = os.environ.get("SCHEMAHUB_TEST_KAFKA")
+                if not bootstrap:
+                    from registry.devkafka import KafkaCluster
+
+                    cluster = KafkaCluster(1)
+                    cluster.start()
+                    bootstrap = cluster.bootstrap
+                topic = f"_schemas-bench-{uuid.uuid4().hex[:8]}"
+                server = RegistryServer(folder / "kafka.db", extra_args=(
+                    "--kafka", bootstrap, "--topic", topic, "--group-id", f"bench-{topic}")).start(timeout=120)
+                try:
+                    wait_leader(server.url)
+                    prepare(server.url)
+                    rows += measure_registrations(wrk, "Kafka: ", server.url, args.duration, ceiling)
+                finally:
+                    server.stop()
+        finally:
+            if cluster is not None:
+                cluster.stop()
+    print(f"{'scenario':48} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs ceiling':>10} {'non-2xx':>8}")
     for name, connections, result, base in rows:
         ratio = result["rps"] / base["rps"]
         print(
-            f"{name:40} {connections:>5} {result['rps']:>9.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
+            f"{name:48} {connections:>5} {result['rps']:>9.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
             f"{ratio:>9.2f}x {result['errors']:>8}"
         )
+
+
+def wait_leader(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not _leads(url):
+        if time.monotonic() > deadline:
+            raise SystemExit("the Kafka-backed registry did not become the leader")
+        time.sleep(0.1)
+
+
+def _leads(url: str) -> bool:
+    return "schemahub_leader 1" in httpx.get(url + "/metrics", timeout=5).text
 
 
 if __name__ == "__main__":

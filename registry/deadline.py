@@ -1,7 +1,7 @@
 """The current request's deadline, checked by long-running work so its CPU stays bounded.
 
 ``RegistryApp`` sets the deadline from ``--request-timeout`` for each request
-(:func:`started`); the context is copied into the worker thread running the
+(:func:`start`); the context is copied into the worker thread running the
 request's CPU work (:mod:`registry.http.workers`), where the compatibility
 engines and the Protobuf compiler call :func:`check` or read :func:`remaining`:
 past the deadline the work stops with 408 instead of running on unobserved.
@@ -10,23 +10,21 @@ past the deadline the work stops with 408 instead of running on unobserved.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from .errors import RequestTimeout
 
 _deadline: ContextVar[float | None] = ContextVar("schemahub_deadline", default=None)
 
 
-@contextmanager
-def started(seconds: float | None) -> Iterator[None]:
-    """Within the block, work must end ``seconds`` from now (None: no deadline)."""
-    token = _deadline.set(time.monotonic() + seconds if seconds else None)
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
+def start(seconds: float | None) -> Token:
+    """From now on in this context, work must end ``seconds`` from now (None: no deadline);
+    :func:`end` with the answer puts the former deadline back."""
+    return _deadline.set(time.monotonic() + seconds if seconds else None)
+
+
+def end(token: Token) -> None:
+    _deadline.reset(token)
 
 
 def remaining() -> float | None:

@@ -75,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
     gc.freeze()
     app = create_app(registry, ui=not args.no_ui, **security.app_kwargs)
     config = uvicorn.Config(
-        app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=True,
+        app, host=args.host, port=args.port, log_level=args.log_level.lower(),
+        # one line per request at INFO; below that, not even the line's fields are worked out
+        access_log=args.log_level.lower() in ("trace", "debug", "info"),
         **security.connections.uvicorn_kwargs(), **security.uvicorn_tls,
     )
     try:

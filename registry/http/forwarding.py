@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 
 import httpx
 from starlette.requests import Request
@@ -66,9 +67,16 @@ class Forwarding:
     def is_write(self, route: Route) -> bool:
         return (route.method, route.template) in WRITE_ROUTES
 
-    async def dispatch(self, route: Route, request: Request, params: dict[str, str]) -> Response:
-        if not self.is_write(route) or self.store.is_leader():
-            return await self._local(route, request, params)
+    def dispatch(self, route: Route, request: Request, params: dict[str, str]) -> Awaitable[Response]:
+        """The answer to await: the handler's here (a read, or a write on the leader), else the
+        leader's, forwarded."""
+        if not self.is_write(route):
+            return route.handler(request, params)
+        if self.store.is_leader():
+            return self._local(route, request, params)
+        return self._forwarded(route, request, params)
+
+    async def _forwarded(self, route: Route, request: Request, params: dict[str, str]) -> Response:
         try:  # hops so far: a request forwarded to a deposed leader may go on once more, never loop
             hops = int(request.headers.get(FORWARDED_HEADER) or 0)
         except ValueError:

@@ -10,8 +10,8 @@ and a deadline on each handler (408, so a slow request answers cleanly).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import Any, Generic, TypeVar
 
 from ..errors import InvalidSchema, RequestTimeout, SchemaTooLarge
 from ..formats import InvalidSchemaError, find_format
@@ -58,11 +58,46 @@ def check_schema_size(schema_type: str, text: str | None) -> None:
 
 async def with_timeout(work: Awaitable[T], seconds: float | None) -> T:
     """``await work``, or 408 after ``seconds``. Work already handed to a thread runs
-    on, but the client is answered and the event loop stays free."""
+    on, but the client is answered and the event loop stays free.
+
+    A coroutine runs at once up to its first wait: an answer ready by then (a cached
+    one) needs no timer; otherwise the timer covers the rest of it."""
     if not seconds:
         return await work
+    if isinstance(work, Coroutine):
+        try:
+            first = work.send(None)
+        except StopIteration as done:
+            return done.value
+        work = _Resumed(work, first)
     try:
         async with asyncio.timeout(seconds):  # no extra task per request, unlike wait_for
             return await work
     except TimeoutError:
         raise RequestTimeout(f"Request timed out after {seconds:g} seconds") from None
+
+
+class _Resumed(Generic[T]):
+    """A coroutine stepped once already, awaited from where it stopped (what ``await``
+    would have done from the start: each value it waits on goes to the task driving it,
+    each answer or exception comes back to it)."""
+
+    def __init__(self, work: Coroutine[Any, Any, T], waiting_on: Any) -> None:
+        self._work = work
+        self._waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, T]:
+        waiting_on = self._waiting_on
+        while True:
+            try:
+                answer = yield waiting_on
+            except BaseException as exc:  # thrown in by the task (a cancellation): passed on
+                try:
+                    waiting_on = self._work.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    waiting_on = self._work.send(answer)
+                except StopIteration as done:
+                    return done.value

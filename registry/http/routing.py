@@ -59,7 +59,10 @@ class Router:
         """The route for ``method`` and the raw path, its parameters, and whether
         the path matched some other method (for 405)."""
         text = raw_path.decode("latin-1")
-        parts = [unquote(p, encoding="utf-8", errors="replace") for p in text.split("/") if p]
+        if "%" in text:
+            parts = [unquote(p, encoding="utf-8", errors="replace") for p in text.split("/") if p]
+        else:
+            parts = [p for p in text.split("/") if p]
         head = parts[0] if parts else ""
         path_known = False
         for route in self._by_head.get((head, len(parts)), ()):

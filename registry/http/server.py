@@ -73,6 +73,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # When the headers being received are due (None: none awaited), and the one timer
+        # that checks it: a request re-arms nothing while a timer is pending, so keep-alive
+        # requests cost no timer each.
+        self._headers_due: float | None = None
         self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -81,36 +85,41 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.refusals.note(self.limits.max_connections)
             transport.abort()
             return
-        self._arm_header_timer()
+        self._expect_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_header_timer()
+        self._headers_due = None
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self._header_timer is None:
-            self._arm_header_timer()
+        if self._headers_due is None:
+            self._expect_headers()
 
     def on_headers_complete(self) -> None:
-        self._disarm_header_timer()
+        self._headers_due = None
         super().on_headers_complete()
 
-    def _arm_header_timer(self) -> None:
+    def _expect_headers(self) -> None:
         if self.limits.header_timeout > 0:
-            self._header_timer = self.loop.call_later(self.limits.header_timeout, self._headers_too_late)
+            self._headers_due = self.loop.time() + self.limits.header_timeout
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_at(self._headers_due, self._check_headers)
 
-    def _disarm_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _headers_too_late(self) -> None:
+    def _check_headers(self) -> None:
         self._header_timer = None
-        if self.transport.is_closing():
+        due = self._headers_due
+        if due is None or self.transport.is_closing():
+            return
+        if due > self.loop.time():
+            self._header_timer = self.loop.call_at(due, self._check_headers)
             return
         if self.cycle is not None and not self.cycle.response_complete:
-            self._arm_header_timer()  # a pipelined request waits for ours to be answered first
+            # a pipelined request waits for ours to be answered first
+            self._header_timer = self.loop.call_later(self.limits.header_timeout, self._check_headers)
             return
         self.transport.write(_TIMEOUT_ANSWER)
         self.transport.close()
