@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
@@ -44,7 +45,7 @@ from ..errors import LeaderNotKnown, StoreError, StoreTimeout
 from ..subjects import context_of
 from . import kafka_config, key_records
 from .base import Apply, Store
-from .kafka_records import NOOP_KEY, RecordFormatError, decode, encode
+from .kafka_records import NOOP_KEY, ContentPool, RecordFormatError, decode, encode
 from .records import (
     ClearSubjectRecord,
     DeleteSubjectRecord,
@@ -149,6 +150,7 @@ class KafkaStore(Store):
         self._keys_position = 0  # the same for the keys topic
         self._seen_end = -1  # the topic's end offset as of the reader's last fetch (-1: unknown yet)
         self._index = _IdIndex()
+        self._contents: ContentPool | None = None  # during the replay at open
         self._leader: tuple[str | None, str | None] = (None, None)  # announced (url, instance)
         self._term = 0
         self._ready_term: int | None = None
@@ -231,11 +233,22 @@ class KafkaStore(Store):
             [TopicPartition(self.topic, 0, OFFSET_BEGINNING), TopicPartition(self.keys_topic, 0, OFFSET_BEGINNING),
              TopicPartition(self.election_topic, 0, OFFSET_BEGINNING)]
         )
-        self._spawn("schemahub-reader", self._read_loop)
-        started = time.monotonic()
-        if not (self._wait_position(end, self.init_timeout) and self._wait_keys(keys_end, self.init_timeout)):
+        # The replay shares equal contents (one key derivation each) and builds millions of
+        # objects none of which is cyclic: the collector would walk them again and again.
+        self._contents = ContentPool()
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._spawn("schemahub-reader", self._read_loop)
+            started = time.monotonic()
+            replayed = self._wait_replayed(end) and self._wait_keys(keys_end, self.init_timeout)
+        finally:
+            self._contents = None
+            if collecting:
+                gc.enable()
+        if not replayed:
             self.close()
-            raise StoreError(f"Could not read {self.topic} up to offset {end} within {self.init_timeout:.0f}s")
+            raise StoreError(f"Could not read {self.topic} up to offset {end}: no record in {self.init_timeout:.0f}s")
         log.info("replayed %s up to offset %d in %.2fs", self.topic, end, time.monotonic() - started)
         if self.leader_eligible:
             self._spawn("schemahub-election", self._election_loop)
@@ -295,7 +308,7 @@ class KafkaStore(Store):
 
     def _on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
         try:
-            record = decode(key, value)
+            record = decode(key, value, self._contents)
         except RecordFormatError as exc:
             log.warning("skipping %s offset %d: %s", self.topic, offset, exc)
             return
@@ -340,6 +353,18 @@ class KafkaStore(Store):
         with self._cond:
             self._leader = (body.get("url"), body.get("instance"))
             self._cond.notify_all()
+
+    def _wait_replayed(self, offset: int) -> bool:
+        """Wait until every record before ``offset`` is applied, as long as records keep being
+        applied: false after ``init_timeout`` seconds without one (a large topic takes longer)."""
+        with self._cond:
+            while self._position < offset and not self._stop.is_set():
+                if not self._cond.wait_for(self._moved_from(self._position), self.init_timeout):
+                    return False
+            return self._position >= offset
+
+    def _moved_from(self, position: int) -> Callable[[], bool]:
+        return lambda: self._position != position or self._stop.is_set()
 
     def _wait_position(self, offset: int, timeout: float) -> bool:
         """Wait until every record before ``offset`` is applied."""

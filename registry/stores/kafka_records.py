@@ -15,12 +15,15 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from .. import config as cfg
 from ..formats import DEFAULT_SCHEMA_TYPE
 from ..formats.base import Reference
 from .records import (
     ClearSubjectRecord,
     ConfigRecord,
+    Content,
     ContextRecord,
     DeleteSubjectRecord,
     ModeRecord,
@@ -170,11 +173,34 @@ def encode(record: Record) -> tuple[bytes, bytes | None]:
 # -- decoding -----------------------------------------------------------------
 
 
+class ContentPool:
+    """The contents decoded so far, to share: a schema registered under many subjects is
+    decoded into one object, its keys and guid derived once (a replay's pool, dropped after)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str, tuple[Reference, ...]], Content] = {}
+
+    def content(
+        self, schema_type: str, schema: str, references: tuple[Reference, ...], metadata: dict | None,
+        rule_set: dict | None,
+    ) -> Content:
+        if metadata or rule_set:
+            return Content.of(schema_type, schema, references, metadata, rule_set)
+        key = (schema_type, schema, references)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = Content.of(schema_type, schema, references)
+        return found
+
+
 def _json_object(data: bytes, what: str) -> dict:
     try:
-        body = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise RecordFormatError(f"{what} is not JSON: {exc}") from None
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses and Python reads (an escaped lone surrogate, a huge integer)
+            body = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise RecordFormatError(f"{what} is not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise RecordFormatError(f"{what} is not a JSON object")
     return body
@@ -188,7 +214,7 @@ def _config_record_key(subject: Any) -> str:
     return subject
 
 
-def _schema(k: dict, value: bytes | None) -> Record:
+def _schema(k: dict, value: bytes | None, contents: ContentPool | None = None) -> Record:
     subject = k.get("subject")
     if not isinstance(subject, str) or not isinstance(k.get("version"), int):
         raise RecordFormatError("SCHEMA key needs subject and version")
@@ -199,17 +225,20 @@ def _schema(k: dict, value: bytes | None) -> Record:
     v = _json_object(value, "SCHEMA value")
     try:
         refs = tuple(Reference(str(r["name"]), str(r["subject"]), int(r["version"])) for r in v.get("references") or ())
-        return SchemaRecord.of(
-            v.get("subject") or subject,
-            int(v.get("version", k["version"])),
-            int(v["id"]),
+        content = (contents or ContentPool()).content(
             str(v.get("schemaType") or DEFAULT_SCHEMA_TYPE).upper(),
             str(v["schema"]),
             refs,
             v.get("metadata") or None,
             v.get("ruleSet") or None,
-            deleted=bool(v.get("deleted", False)),
-            ts=int(v.get("ts") or 0),
+        )
+        return SchemaRecord(
+            v.get("subject") or subject,
+            int(v.get("version", k["version"])),
+            int(v["id"]),
+            content,
+            bool(v.get("deleted", False)),
+            int(v.get("ts") or 0),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise RecordFormatError(f"bad SCHEMA value: {exc}") from None
@@ -259,16 +288,20 @@ def _context(k: dict, value: bytes | None) -> Record:
 
 
 _READERS: dict[str, Callable[[dict, bytes | None], Record | None]] = {
-    "SCHEMA": _schema, "CONFIG": _config, "MODE": _mode, "DELETE_SUBJECT": _delete_subject,
+    "CONFIG": _config, "MODE": _mode, "DELETE_SUBJECT": _delete_subject,
     "CLEAR_SUBJECT": _clear_subject, "CONTEXT": _context,
 }
 
 
-def decode(key: bytes | None, value: bytes | None) -> Record | None:
+def decode(key: bytes | None, value: bytes | None, contents: ContentPool | None = None) -> Record | None:
     """The record a message holds; None for NOOP and for key types schemahub does not keep
-    (``ASSOC``, types from newer versions)."""
+    (``ASSOC``, types from newer versions). A SCHEMA record's content comes from ``contents``
+    when given (one object for equal contents)."""
     if key is None:
         raise RecordFormatError("message without a key")
     k = _json_object(key, "key")
-    reader = _READERS.get(str(k.get("keytype")))
+    keytype = k.get("keytype")
+    if keytype == "SCHEMA":
+        return _schema(k, value, contents)
+    reader = _READERS.get(str(keytype))
     return reader(k, value) if reader is not None else None
