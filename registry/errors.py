@@ -34,11 +34,20 @@ class BadRequest(RegistryError):
 
 
 class Unauthenticated(RegistryError):
+    """401 with the ``WWW-Authenticate`` challenge: ``Basic`` by default, or the one given
+    (``Bearer`` with RFC 6750's ``error`` for a refused token)."""
+
     status, code = 401, 40101
 
-    def __init__(self, message: str, realm: str) -> None:
+    def __init__(self, message: str, realm: str, challenge: str | None = None) -> None:
         super().__init__(message)
-        self.headers = {"WWW-Authenticate": f'Basic realm="{realm}", charset="UTF-8"'}
+        self.headers = {"WWW-Authenticate": challenge or f'Basic realm="{realm}", charset="UTF-8"'}
+
+
+class AuthUnavailable(RegistryError):
+    """Credentials cannot be checked now (the identity provider's keys cannot be fetched): 503."""
+
+    status, code = 503, 50301
 
 
 class Forbidden(RegistryError):

@@ -99,11 +99,14 @@ def parse_version(text: str | int, *, allow_latest: bool = True) -> int:
 
 
 class Registry:
-    def __init__(self, store: Store, *, default_level: str = cfg.DEFAULT_LEVEL) -> None:
+    def __init__(self, store: Store, *, default_level: str = cfg.DEFAULT_LEVEL, mode_mutability: bool = True) -> None:
+        """``default_level``: the compatibility level where none is set (Confluent's
+        ``schema.compatibility.level``); ``mode_mutability`` False refuses mode changes (``mode.mutability``)."""
         self.store = store
         self.state = RegistryState()
         self.parser = SchemaParser(self.state)
-        self.default_level = default_level
+        self.default_level = cfg.parse_level(default_level)
+        self.mode_mutability = mode_mutability
         self._commits = GroupCommit(lambda records: self._append(records), store.write_token)
         store.open(self.state.apply)
         self.keys = DekRegistry(self)
@@ -722,6 +725,7 @@ class Registry:
 
     def set_mode(self, subject: str | None, mode: object, *, force: bool = False) -> str:
         value = cfg.parse_mode(mode)
+        self._check_mode_mutability()
         if subject is not None:
             qs = validate_config_subject(subject)
             if value == "FORWARD" and not qs.is_context_only:
@@ -740,7 +744,12 @@ class Registry:
             self._append(records)
         return value
 
+    def _check_mode_mutability(self) -> None:
+        if not self.mode_mutability:
+            raise OperationNotPermitted("Mode changes are not allowed")
+
     def delete_mode(self, subject: str | None) -> str:
+        self._check_mode_mutability()
         if subject is not None:
             validate_config_subject(subject)
         key = cfg.config_key(subject)

@@ -9,13 +9,16 @@ from typing import Any
 
 from streams.serdes import Serde, Serdes, as_serde
 
+CONNECTION_PREFIXES = ("security.", "sasl.", "ssl.")
 AT_LEAST_ONCE = "at_least_once"
 EXACTLY_ONCE_V2 = "exactly_once_v2"
 
 
 @dataclass
 class StreamsConfig:
-    """Parsed settings; keys prefixed ``consumer.`` / ``producer.`` pass through to librdkafka."""
+    """Parsed settings; keys prefixed ``consumer.`` / ``producer.`` / ``admin.`` pass through to that
+    librdkafka client, and the connection's security settings (``security.*``, ``sasl.*``, ``ssl.*``)
+    to every client, as Kafka Streams passes unprefixed client settings."""
 
     application_id: str
     bootstrap_servers: str
@@ -31,6 +34,12 @@ class StreamsConfig:
     default_value_serde: Serde = field(default_factory=Serdes.json)
     consumer: dict[str, Any] = field(default_factory=dict)
     producer: dict[str, Any] = field(default_factory=dict)
+    admin: dict[str, Any] = field(default_factory=dict)
+    connection: dict[str, Any] = field(default_factory=dict)  # security.*, sasl.*, ssl.*: every client
+
+    def client(self, own: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A client's librdkafka settings: the bootstrap servers and connection settings, then ``own``."""
+        return {"bootstrap.servers": self.bootstrap_servers, **self.connection, **(own or {})}
 
     @property
     def exactly_once(self) -> bool:
@@ -45,11 +54,14 @@ class StreamsConfig:
         ``max.batch.records``, ``max.task.idle.ms`` (``streams.partition_group``: 0 by default, ``-1``
         never waits for a joined input that is behind), ``default.key.serde`` (default ``string``)
         and ``default.value.serde`` (default ``json``): a ``Serde`` or a built-in name.
+        ``security.protocol``, ``sasl.*`` and ``ssl.*`` go to every client (a secured cluster).
         ``producer.partitioner`` may only be murmur2 (Java's default partitioner, which co-partitioning relies on).
         """
         raw = dict(raw)
         consumer = {k[len("consumer.") :]: raw.pop(k) for k in list(raw) if k.startswith("consumer.")}
         producer = {k[len("producer.") :]: raw.pop(k) for k in list(raw) if k.startswith("producer.")}
+        admin = {k[len("admin.") :]: raw.pop(k) for k in list(raw) if k.startswith("admin.")}
+        connection = {k: raw.pop(k) for k in list(raw) if k.startswith(CONNECTION_PREFIXES)}
         try:
             app_id = raw.pop("application.id")
             servers = raw.pop("bootstrap.servers")
@@ -77,6 +89,8 @@ class StreamsConfig:
             default_value_serde=value_serde,
             consumer=consumer,
             producer=producer,
+            admin=admin,
+            connection=connection,
         )
         if "state.dir" in raw:
             config.state_dir = Path(raw.pop("state.dir"))

@@ -32,14 +32,14 @@ class Restorer:
     """Reads changelog partitions to their end (``read_committed``: to the last stable offset)."""
 
     def __init__(
-        self, bootstrap_servers: str, group_id: str, errors: ErrorPolicy, send: Send, metrics: Counter[str]
+        self, connection: dict[str, Any], group_id: str, errors: ErrorPolicy, send: Send, metrics: Counter[str]
     ) -> None:
         self.errors = errors
         self.send = send
         self.metrics = metrics
         self.consumer = Consumer(
             {
-                "bootstrap.servers": bootstrap_servers,
+                **connection,
                 "group.id": group_id,
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,

@@ -124,14 +124,14 @@ class KafkaStreams:
         self._lock = lock_state_dir(self.app_dir)
         self.process_id = process_id(self.app_dir)
         self.binding = self.topology.bind(app, cfg.default_key_serde, cfg.default_value_serde)
-        self.admin = AdminClient({"bootstrap.servers": cfg.bootstrap_servers})
+        self.admin = AdminClient(cfg.client(cfg.admin))
         self.partitions = prepare_topics(self.topology, cfg, self.admin)
         self._repartition = {self.binding(t) for t in self.topology.repartition_topics}
         self._next_purge = time.monotonic() + PURGE_INTERVAL_S
         self.changelogs = {s: self.topology.changelog_topic(app, s) for s in self.topology.stores}
         self.error_policy = ErrorPolicy(cfg.dlq_topic, cfg.exception_handler)
         producer_conf: dict[str, Any] = {
-            "bootstrap.servers": cfg.bootstrap_servers,
+            **cfg.client(),
             "partitioner": "murmur2_random",  # Java's default: co-partitioning relies on it
             "linger.ms": 5,
             "enable.idempotence": True,
@@ -144,7 +144,7 @@ class KafkaStreams:
         producer_conf.update(cfg.producer)
         self.producer = Producer(producer_conf)
         consumer_conf: dict[str, Any] = {
-            "bootstrap.servers": cfg.bootstrap_servers,
+            **cfg.client(),
             "group.id": app,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
@@ -170,7 +170,7 @@ class KafkaStreams:
                 produce(topic, value, key, timestamp=ts, headers=headers)
 
         self.send = send
-        self.restorer = Restorer(cfg.bootstrap_servers, f"{app}-restore", self.error_policy, send, self.metrics)
+        self.restorer = Restorer(cfg.client(), f"{app}-restore", self.error_policy, send, self.metrics)
         topics = [self.binding(t) for t in self.topology.sources]
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
         self.state = RUNNING

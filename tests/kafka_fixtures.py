@@ -2,9 +2,11 @@
 
 ``kafka_bootstrap`` uses ``$SCHEMAHUB_TEST_KAFKA`` (``host:port,...``) when set,
 else starts one local node per session; ``kafka_cluster3`` starts a 3-node
-cluster the first time a test asks for it. A cluster is shared by every copy of
-a fixture, so importing these both in conftest.py and in a test module starts
-it once.
+cluster the first time a test asks for it. The session's node also has a
+SASL_SSL listener (SCRAM users, certificates made for the session):
+``kafka_secured`` is that node (a node of its own under ``$SCHEMAHUB_TEST_KAFKA``).
+A cluster is shared by every copy of a fixture, so importing these both in
+conftest.py and in a test module starts it once.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ _clusters: dict[int, KafkaCluster] = {}
 def _shared_cluster(brokers: int) -> KafkaCluster:
     """The session's running cluster of ``brokers`` nodes, started on first use."""
     if brokers not in _clusters:
-        _clusters[brokers] = KafkaCluster(brokers).start()
+        _clusters[brokers] = KafkaCluster(brokers, sasl_ssl=brokers == 1).start()
     return _clusters[brokers]
 
 
@@ -44,6 +46,13 @@ def kafka_bootstrap() -> Iterator[str]:
         yield existing
         return
     yield _shared_cluster(1).bootstrap
+    _stop_cluster(1)
+
+
+@pytest.fixture(scope="session")
+def kafka_secured() -> Iterator[KafkaCluster]:
+    """A 1-node cluster with a SASL_SSL listener: ``secured_bootstrap``, ``client_settings(user)``."""
+    yield _shared_cluster(1)
     _stop_cluster(1)
 
 

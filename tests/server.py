@@ -24,10 +24,13 @@ def free_port() -> int:
 class RegistryServer:
     """One ``schemahub serve`` process; ``url`` is where it answers."""
 
-    def __init__(self, db: Path, *, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, db: Path, *, port: int | None = None, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> None:
         self.db = db
         self.port = port or free_port()
         self.extra_args = extra_args
+        self.env = env or {}  # variables added to this process's environment
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.log_path = db.with_suffix(".log")
@@ -40,7 +43,7 @@ class RegistryServer:
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,4 +1,5 @@
-"""``schemahub export`` / ``import``: SQLite → Kafka → SQLite keeps ids, versions, deletes, config, mode."""
+"""``schemahub export`` / ``import``: SQLite → Kafka → SQLite keeps ids, versions, deletes, config, mode
+(Kafka over the broker's plaintext and SASL_SSL listeners)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 from registry.cli import main
+from registry.devkafka.config import write_properties
 from registry.service import RegisterRequest, Registry
 from registry.stores.records import DekRecord, KekRecord, SchemaRecord
 from registry.stores.sqlite import SQLiteStore
@@ -21,10 +25,24 @@ B = '{"type":"record","name":"B","fields":[]}'
 
 
 def _cli(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "registry.cli", *args], cwd=REPO, check=True, capture_output=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "registry.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
-def test_export_import_round_trip_through_kafka(tmp_path: Path, kafka_bootstrap: str) -> None:
+@pytest.fixture(params=["plaintext", "sasl_ssl"])
+def kafka_args(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
+    """How export and import reach the session broker: its plaintext listener, or its SASL_SSL
+    listener with the client settings in a --kafka-config file."""
+    if request.param == "plaintext":
+        return ["--kafka", request.getfixturevalue("kafka_bootstrap")]
+    settings = request.getfixturevalue("kafka_secured").client_settings()
+    config = tmp_path / "kafka.properties"
+    write_properties(config, settings)
+    return ["--kafka", settings["bootstrap.servers"], "--kafka-config", str(config)]
+
+
+def test_export_import_round_trip_through_kafka(tmp_path: Path, kafka_args: list[str]) -> None:
     source = tmp_path / "source.db"
     reg = Registry(SQLiteStore(source))
     reg.register("x", RegisterRequest(B))  # id 1, later hard-deleted: ids 2.. keep their numbers
@@ -40,8 +58,8 @@ def test_export_import_round_trip_through_kafka(tmp_path: Path, kafka_bootstrap:
     topic = fresh_topic("dump")
     dump1, dump2 = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     _cli("export", "--db", str(source), "-o", str(dump1))
-    _cli("import", "--kafka", kafka_bootstrap, "--topic", topic, "--group-id", topic, "-i", str(dump1))
-    _cli("export", "--kafka", kafka_bootstrap, "--topic", topic, "--group-id", topic, "-o", str(dump2))
+    _cli("import", *kafka_args, "--topic", topic, "--group-id", topic, "-i", str(dump1))
+    _cli("export", *kafka_args, "--topic", topic, "--group-id", topic, "-o", str(dump2))
     assert dump1.read_text() == dump2.read_text()
     target = tmp_path / "target.db"
     _cli("import", "--db", str(target), "-i", str(dump2))

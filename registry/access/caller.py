@@ -34,16 +34,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asks: ``user`` under ``config``, or anyone when ``config`` is None."""
+    """Who asks: ``user`` (in ``groups``, from a bearer token) under ``config``, or anyone when
+    ``config`` is None."""
 
     user: str | None = None
     config: AuthConfig | None = None
+    groups: frozenset[str] = frozenset()
 
     def may(self, operation: str, subject: str) -> bool:
         """Whether the caller may do ``operation`` on ``subject`` (any spelling)."""
         if self.config is None:
             return True
-        return self.user is not None and self.config.may(self.user, operation, parse_subject(subject).qualified)
+        qualified = parse_subject(subject).qualified
+        return self.user is not None and self.config.may(self.user, operation, qualified, self.groups)
 
     def may_read(self, subject: str) -> bool:
         return self.may("read", subject)
@@ -51,7 +54,7 @@ class Caller:
     def may_global(self, operation: str) -> bool:
         if self.config is None:
             return True
-        return self.user is not None and self.config.may_global(self.user, operation)
+        return self.user is not None and self.config.may_global(self.user, operation, self.groups)
 
     @property
     def restricted(self) -> bool:
@@ -60,8 +63,10 @@ class Caller:
 
     @property
     def cache_key(self) -> str | None:
-        """What a response cache must key on besides the request: answers differ per user."""
-        return self.user if self.config is not None else None
+        """What a response cache must key on besides the request: answers differ per user and groups."""
+        if self.config is None:
+            return None
+        return self.user if not self.groups else "\0".join([self.user or "", *sorted(self.groups)])
 
 
 ANYONE = Caller()

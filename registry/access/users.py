@@ -11,10 +11,17 @@ The file is JSON or TOML (chosen by its suffix ``.toml``, else by content)::
     subjects = ["orders-*"]         # globs; "re:<regex>" for a regular expression
     global = false                  # true: also the global config/mode and contexts
 
+    [[rules]]
+    group = "payments-readers"      # instead of user: every caller a bearer token puts in this group
+    operations = ["read"]
+    subjects = ["payments-*"]
+
 Passwords are stored only as salted scrypt hashes (``hashlib.scrypt``);
 ``schemahub users add FILE NAME`` writes one, ``schemahub users hash`` prints one.
 A rule grants; nothing else does. Subjects are matched case-sensitively against
-the qualified subject name (``:.ctx:name`` outside the default context).
+the qualified subject name (``:.ctx:name`` outside the default context). With
+bearer tokens on (:mod:`registry.access.tokens`), a rule's ``user`` may also name a
+token's principal that has no password here.
 """
 
 from __future__ import annotations
@@ -109,12 +116,15 @@ class SubjectPattern:
 
 @dataclass(frozen=True)
 class Rule:
-    user: str
+    user: str | None  # a user or principal, "*" for everyone; None when the rule names a group
     operations: frozenset[str]
     subjects: tuple[SubjectPattern, ...] = ()
     global_: bool = False
+    group: str | None = None
 
-    def applies_to(self, user: str) -> bool:
+    def applies_to(self, user: str, groups: frozenset[str] = frozenset()) -> bool:
+        if self.group is not None:
+            return self.group in groups
         return self.user == "*" or self.user == user
 
 
@@ -132,16 +142,16 @@ class AuthConfig:
             return False
         return verify_password(password, encoded)
 
-    def may(self, user: str, operation: str, subject: str) -> bool:
-        """Whether ``user`` may do ``operation`` on the (qualified) ``subject``."""
+    def may(self, user: str, operation: str, subject: str, groups: frozenset[str] = frozenset()) -> bool:
+        """Whether ``user`` (in ``groups``) may do ``operation`` on the (qualified) ``subject``."""
         for rule in self.rules:
-            if rule.applies_to(user) and operation in rule.operations:
+            if rule.applies_to(user, groups) and operation in rule.operations:
                 if any(p.matches(subject) for p in rule.subjects):
                     return True
         return False
 
-    def may_global(self, user: str, operation: str) -> bool:
-        return any(r.applies_to(user) and operation in r.operations and r.global_ for r in self.rules)
+    def may_global(self, user: str, operation: str, groups: frozenset[str] = frozenset()) -> bool:
+        return any(r.applies_to(user, groups) and operation in r.operations and r.global_ for r in self.rules)
 
 
 _DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + _b64(bytes(KEY_BYTES))
@@ -163,7 +173,9 @@ def _operations(value: object, where: str) -> frozenset[str]:
     return frozenset(ops)
 
 
-def parse_auth_config(data: object) -> AuthConfig:
+def parse_auth_config(data: object, *, token_principals: bool = False) -> AuthConfig:
+    """The users file's ``data``; with ``token_principals``, rules may name users without a password
+    (principals of bearer tokens)."""
     if not isinstance(data, dict):
         raise AuthFileError("the users file must hold an object with 'users' and 'rules'")
     unknown = set(data) - {"users", "rules", "realm"}
@@ -189,13 +201,17 @@ def parse_auth_config(data: object) -> AuthConfig:
         where = f"rule {index + 1}"
         if not isinstance(item, dict):
             raise AuthFileError(f"{where}: must be an object")
-        unknown = set(item) - {"user", "operations", "subjects", "global"}
+        unknown = set(item) - {"user", "group", "operations", "subjects", "global"}
         if unknown:
             raise AuthFileError(f"{where}: unknown keys {sorted(unknown)}")
-        user = item.get("user")
-        if not isinstance(user, str) or not user:
+        user, group = item.get("user"), item.get("group")
+        if (user is None) == (group is None):
+            raise AuthFileError(f"{where}: give either 'user' (a user name or '*') or 'group' (a token's group)")
+        if group is not None and (not isinstance(group, str) or not group):
+            raise AuthFileError(f"{where}: 'group' must be a group name")
+        if user is not None and (not isinstance(user, str) or not user):
             raise AuthFileError(f"{where}: 'user' must be a user name or '*'")
-        if user != "*" and user not in users:
+        if user not in (None, "*") and user not in users and not token_principals:
             raise AuthFileError(f"{where}: user {user!r} is not in 'users'")
         subjects = item.get("subjects") or []
         if isinstance(subjects, str):
@@ -208,7 +224,7 @@ def parse_auth_config(data: object) -> AuthConfig:
         if not subjects and not global_:
             raise AuthFileError(f"{where}: grants nothing (give 'subjects' or 'global = true')")
         rules.append(Rule(user, _operations(item.get("operations"), where),
-                          tuple(SubjectPattern.parse(s) for s in subjects), global_))
+                          tuple(SubjectPattern.parse(s) for s in subjects), global_, group))
     realm = data.get("realm", "schemahub")
     if not isinstance(realm, str) or '"' in realm:
         raise AuthFileError("'realm' must be a string without quotes")
@@ -231,10 +247,10 @@ def read_auth_data(path: Path) -> object:
         raise AuthFileError(f"cannot parse {path}: {exc}") from None
 
 
-def load_auth_file(path: str | os.PathLike) -> AuthConfig:
+def load_auth_file(path: str | os.PathLike, *, token_principals: bool = False) -> AuthConfig:
     path = Path(path)
     try:
-        return parse_auth_config(read_auth_data(path))
+        return parse_auth_config(read_auth_data(path), token_principals=token_principals)
     except AuthFileError as exc:
         if str(exc).startswith("cannot"):
             raise

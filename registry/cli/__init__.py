@@ -40,7 +40,7 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        default = action.default
+        default = action.default if action.default is not None else getattr(action, "fallback", None)
         if (
             "%(default)" in text
             or not action.option_strings
@@ -48,6 +48,9 @@ class HelpFormatter(argparse.HelpFormatter):
             or "default:" in text
         ):
             return text
+        if action.default is None:  # a fallback the command applies itself
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
+            return f"{text} (default: {shown.replace('%', '%%')})"
         return f"{text} (default: %(default)s)"
 
 
@@ -95,8 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _hint(exc: Exception, command: str) -> str:
-    from ..stores.kafka_config import KafkaUnreachable
+    from ..stores.kafka_config import KafkaLoginRefused, KafkaSettingsInvalid, KafkaTlsFailed, KafkaUnreachable
 
+    if isinstance(exc, KafkaLoginRefused):
+        return ". Check sasl.mechanism, sasl.username and sasl.password (--kafka-config, SCHEMAHUB_KAFKA_SASL_*)."
+    if isinstance(exc, KafkaTlsFailed):
+        return (". Check ssl.ca.location (the CA that signed the brokers' certificates) and the client "
+                "certificate, if the brokers ask for one (--kafka-config, SCHEMAHUB_KAFKA_SSL_*).")
+    if isinstance(exc, KafkaSettingsInvalid):
+        return ". Check --kafka-config and the SCHEMAHUB_KAFKA_* variables."
     if not isinstance(exc, KafkaUnreachable):
         return ""
     if command == "serve":

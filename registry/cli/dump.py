@@ -36,6 +36,7 @@ from ..stores.records import (
     SubjectVersions,
 )
 from . import CommandError
+from .kafka_options import add_kafka_client_arguments, kafka_connection, topic_settings
 from .progress import Progress
 
 BATCH = 500
@@ -56,6 +57,7 @@ def _add_store_args(parser: argparse.ArgumentParser, *, db_help: str) -> None:
                         help="with --kafka: the store topic (SCHEMAHUB_TOPIC)")
     parser.add_argument("--group-id", default=env("SCHEMAHUB_GROUP_ID", "schema-registry"),
                         help="with --kafka: the registry cluster's leader election group (SCHEMAHUB_GROUP_ID)")
+    add_kafka_client_arguments(parser.add_argument_group("with --kafka: Kafka clients and topics"))
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -79,10 +81,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace, *, writer: bool) -> Store:
-    if args.kafka:
+    bootstrap, settings = kafka_connection(args) if not args.db else (None, {})
+    if bootstrap:
         from ..stores.kafka import KafkaStore
 
-        return KafkaStore(args.kafka, args.topic, group_id=args.group_id, leader_eligible=writer)
+        return KafkaStore(
+            bootstrap, args.topic, group_id=args.group_id, leader_eligible=writer, client_config=settings,
+            topic_settings=topic_settings(args),
+        )
     if not args.db:
         raise CommandError("give --db PATH or --kafka BOOTSTRAP (or SCHEMAHUB_DB / SCHEMAHUB_KAFKA)")
     if not writer and not Path(args.db).is_file():

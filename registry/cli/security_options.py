@@ -14,6 +14,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..access.tokens import DEFAULT_ALGORITHMS, TokenSettings, TokenVerifier
 from ..access.users import AuthConfig, AuthFileError, load_auth_file
 from ..http.server import (
     DEFAULT_HEADER_TIMEOUT,
@@ -32,6 +33,26 @@ def add_security_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("security and limits")
     group.add_argument("--auth-file", default=_env("SCHEMAHUB_AUTH_FILE"),
                        help="users and access rules (JSON or TOML); turns on HTTP Basic auth (SCHEMAHUB_AUTH_FILE)")
+    oauth = parser.add_argument_group(
+        "OAuth 2 / OIDC bearer tokens (beside Basic; the --auth-file rules name token users and groups)")
+    oauth.add_argument("--oauth-jwks-url", default=_env("SCHEMAHUB_OAUTH_JWKS_URL"), metavar="URL",
+                       help="the identity provider's JWKS: turns on bearer tokens (SCHEMAHUB_OAUTH_JWKS_URL)")
+    oauth.add_argument("--oauth-issuer", default=_env("SCHEMAHUB_OAUTH_ISSUER"), metavar="ISS",
+                       help="the 'iss' every token must carry (SCHEMAHUB_OAUTH_ISSUER)")
+    oauth.add_argument("--oauth-audience", default=_env("SCHEMAHUB_OAUTH_AUDIENCE"), metavar="AUD",
+                       help="the 'aud' every token must carry: this registry (SCHEMAHUB_OAUTH_AUDIENCE)")
+    oauth.add_argument("--oauth-algorithms", default=_env("SCHEMAHUB_OAUTH_ALGORITHMS", ",".join(DEFAULT_ALGORITHMS)),
+                       metavar="ALG,...", help="signature algorithms accepted (SCHEMAHUB_OAUTH_ALGORITHMS)")
+    oauth.add_argument("--oauth-leeway", type=float, default=_env("SCHEMAHUB_OAUTH_LEEWAY", "30"), metavar="SECONDS",
+                       help="clock skew allowed on exp, nbf and iat (SCHEMAHUB_OAUTH_LEEWAY)")
+    oauth.add_argument("--oauth-principal-claim", default=_env("SCHEMAHUB_OAUTH_PRINCIPAL_CLAIM", "sub"),
+                       metavar="CLAIM", help="the claim naming the user (SCHEMAHUB_OAUTH_PRINCIPAL_CLAIM)")
+    oauth.add_argument("--oauth-groups-claim", default=_env("SCHEMAHUB_OAUTH_GROUPS_CLAIM", "groups"),
+                       metavar="CLAIM", help="the claim listing the user's groups or roles, dotted for a nested "
+                                             "one such as realm_access.roles (SCHEMAHUB_OAUTH_GROUPS_CLAIM)")
+    oauth.add_argument("--oauth-jwks-refresh", type=float, default=_env("SCHEMAHUB_OAUTH_JWKS_REFRESH", "300"),
+                       metavar="SECONDS", help="how often the JWKS is fetched again; a token naming an unknown "
+                                               "key fetches it at once (SCHEMAHUB_OAUTH_JWKS_REFRESH)")
     group.add_argument("--tls-cert", default=_env("SCHEMAHUB_TLS_CERT"),
                        help="PEM certificate chain: serve HTTPS (SCHEMAHUB_TLS_CERT)")
     group.add_argument("--tls-key", default=_env("SCHEMAHUB_TLS_KEY"), help="PEM private key (SCHEMAHUB_TLS_KEY)")
@@ -60,13 +81,35 @@ def add_security_arguments(parser: argparse.ArgumentParser) -> None:
 @dataclass
 class SecuritySettings:
     auth: AuthConfig | None = None
+    tokens: TokenVerifier | None = None
     request_timeout: float | None = None
     uvicorn_tls: dict[str, Any] = field(default_factory=dict)
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
 
     @property
     def app_kwargs(self) -> dict[str, Any]:
-        return {"auth": self.auth, "request_timeout": self.request_timeout}
+        return {"auth": self.auth, "tokens": self.tokens, "request_timeout": self.request_timeout}
+
+
+def token_verifier(args: argparse.Namespace) -> TokenVerifier | None:
+    """The bearer-token check the ``--oauth-*`` options ask for (None without a JWKS URL)."""
+    url = getattr(args, "oauth_jwks_url", None)
+    if not url:
+        return None
+    if not args.oauth_issuer or not args.oauth_audience:
+        raise CommandError("--oauth-jwks-url needs --oauth-issuer and --oauth-audience (tokens meant for "
+                           "another service must not be accepted)")
+    if not getattr(args, "auth_file", None):
+        raise CommandError("--oauth-jwks-url needs --auth-file: its rules say what each user and group may do")
+    try:
+        settings = TokenSettings(
+            url, args.oauth_issuer, args.oauth_audience,
+            tuple(a.strip() for a in args.oauth_algorithms.split(",") if a.strip()), args.oauth_leeway,
+            args.oauth_principal_claim, args.oauth_groups_claim or None, args.oauth_jwks_refresh,
+        )
+    except ValueError as exc:
+        raise CommandError(f"--oauth-*: {exc}") from None
+    return TokenVerifier(settings)
 
 
 def security_settings(args: argparse.Namespace) -> SecuritySettings:
@@ -74,9 +117,10 @@ def security_settings(args: argparse.Namespace) -> SecuritySettings:
     from ..http import limits
 
     settings = SecuritySettings()
+    settings.tokens = token_verifier(args)
     if getattr(args, "auth_file", None):
         try:
-            settings.auth = load_auth_file(args.auth_file)
+            settings.auth = load_auth_file(args.auth_file, token_principals=settings.tokens is not None)
         except AuthFileError as exc:
             raise CommandError(f"--auth-file: {exc}") from None
     timeout = getattr(args, "request_timeout", None)

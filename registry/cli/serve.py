@@ -1,4 +1,9 @@
-"""``schemahub serve``: the registry HTTP server (uvicorn, uvloop, httptools: :mod:`registry.http.server`)."""
+"""``schemahub serve``: the registry HTTP server (uvicorn, uvloop, httptools: :mod:`registry.http.server`).
+
+An option's value comes from the command line, else its ``SCHEMAHUB_*``
+variable, else Confluent's settings (``--config`` and ``SCHEMA_REGISTRY_*``,
+:mod:`registry.cli.confluent_config`), else its default (:data:`DEFAULTS`).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,25 @@ from types import FrameType
 import uvicorn
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# The defaults of the options Confluent's settings may set (their parser default is None: not given;
+# the help shows these).
+DEFAULTS: dict[str, object] = {
+    "host": "127.0.0.1", "port": 8081, "topic": "_schemas", "group_id": "schema-registry",
+    "leader_eligibility": True, "default_compatibility": "BACKWARD", "mode_mutability": True,
+}
 
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
+
+
+def _level(text: str) -> str:
+    from ..config import LEVELS
+
+    level = text.strip().upper()
+    if level not in LEVELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(LEVELS)}")
+    return level
 
 
 def _log_level(text: str) -> str:
@@ -30,9 +50,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Serve the Confluent Schema Registry API. Each option also reads the environment variable "
         "named in its help; the option wins.",
     )
-    serve.add_argument("--host", default=_env("SCHEMAHUB_HOST", "127.0.0.1"), help="address to bind (SCHEMAHUB_HOST)")
+    env = os.environ.get
     serve.add_argument(
-        "--port", type=int, default=_env("SCHEMAHUB_PORT", "8081"), help="port to listen on (SCHEMAHUB_PORT)"
+        "--config", default=env("SCHEMAHUB_CONFIG"), metavar="FILE",
+        help="Confluent Schema Registry's schema-registry.properties: the settings that apply are used, the "
+             "others listed (SCHEMAHUB_CONFIG; SCHEMA_REGISTRY_* variables are read as Confluent's image reads them)",
+    )
+    serve.add_argument("--host", default=env("SCHEMAHUB_HOST"), help="address to bind (SCHEMAHUB_HOST)")
+    serve.add_argument(
+        "--port", type=int, default=env("SCHEMAHUB_PORT"), help="port to listen on (SCHEMAHUB_PORT)"
     )
     serve.add_argument(
         "--db", default=_env("SCHEMAHUB_DB", "./schemahub.db"),
@@ -43,6 +69,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help=f"{', '.join(LOG_LEVELS)}; info logs one line per request (SCHEMAHUB_LOG_LEVEL)",
     )
     serve.add_argument("--no-ui", action="store_true", help="leave out the web console at /ui/")
+    serve.add_argument(
+        "--default-compatibility", type=_level, default=env("SCHEMAHUB_DEFAULT_COMPATIBILITY"), metavar="LEVEL",
+        help="compatibility level where none is set (SCHEMAHUB_DEFAULT_COMPATIBILITY)",
+    )
+    from .kafka_options import boolean
+
+    serve.add_argument(
+        "--mode-mutability", type=boolean, default=env("SCHEMAHUB_MODE_MUTABILITY"), metavar="true|false",
+        help="whether /mode may be changed (SCHEMAHUB_MODE_MUTABILITY)",
+    )
     from .kafka_options import add_kafka_arguments
 
     add_kafka_arguments(serve)
@@ -50,13 +86,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     add_security_arguments(serve)
     serve.set_defaults(func=run)
+    for action in serve._actions:
+        if action.dest in DEFAULTS:
+            action.fallback = DEFAULTS[action.dest]  # shown by the help
 
 
 def open_store(args: argparse.Namespace):
-    if getattr(args, "kafka", None):
-        from .kafka_options import open_kafka_store
+    from .kafka_options import kafka_connection, open_kafka_store
 
-        return open_kafka_store(args)
+    bootstrap, settings = kafka_connection(args)
+    if bootstrap:
+        return open_kafka_store(args, bootstrap, settings)
     from ..stores.sqlite import SQLiteStore
 
     return SQLiteStore(args.db)
@@ -65,11 +105,18 @@ def open_store(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from ..http.app import create_app
     from ..service import Registry
+    from .confluent_config import apply_confluent_config
     from .security_options import security_settings
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    apply_confluent_config(args)
+    for name, default in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     security = security_settings(args)
-    registry = Registry(open_store(args))
+    registry = Registry(
+        open_store(args), default_level=args.default_compatibility, mode_mutability=args.mode_mutability
+    )
     # The replayed state is millions of long-lived objects: out of the collector's sight, a
     # full collection never walks them (a pause that would grow with the registry).
     gc.freeze()

@@ -34,6 +34,7 @@ from registry.devkafka.process import (
     spawn,
     tail,
 )
+from registry.devkafka.security import SaslSsl
 
 _QUIET = logging.getLogger(__name__ + ".librdkafka")
 _QUIET.addHandler(logging.NullHandler())
@@ -45,7 +46,10 @@ class KafkaCluster:
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`. Every
     node logs to ``<work_dir>/node-<id>/server.log``. The JVMs are stopped at
-    interpreter exit if :meth:`stop` was not called.
+    interpreter exit if :meth:`stop` was not called. With ``sasl_ssl`` (a
+    :class:`~registry.devkafka.security.SaslSsl`, or True for the default users),
+    every node also has a ``SASL_SSL`` listener: :attr:`secured_bootstrap`, and
+    :meth:`client_settings` for a client of it.
     """
 
     def __init__(
@@ -58,6 +62,7 @@ class KafkaCluster:
         extra_properties: Mapping[str, str] | None = None,
         jvm_opts: Sequence[str] = BROKER_JVM_OPTS,
         startup_timeout: float = 120.0,
+        sasl_ssl: SaslSsl | bool = False,
     ) -> None:
         if brokers < 1:
             raise ValueError("a cluster needs at least one node")
@@ -67,6 +72,7 @@ class KafkaCluster:
         self.extra_properties = dict(extra_properties or {})
         self.jvm_opts = tuple(jvm_opts)
         self.startup_timeout = startup_timeout
+        self.sasl_ssl: SaslSsl | None = SaslSsl() if sasl_ssl is True else (sasl_ssl or None)
         self._given_work_dir = Path(work_dir) if work_dir is not None else None
         self.work_dir: Path | None = None
         self.libs: Path | None = None
@@ -79,6 +85,23 @@ class KafkaCluster:
         if not self.nodes:
             raise RuntimeError("the cluster has not been started")
         return ",".join(f"{HOST}:{node.port}" for node in self.nodes)
+
+    @property
+    def secured_bootstrap(self) -> str:
+        """``127.0.0.1:port,...`` of every node's SASL_SSL listener."""
+        if not self.nodes or self.sasl_ssl is None:
+            raise RuntimeError("the cluster has no SASL_SSL listener (KafkaCluster(sasl_ssl=True))")
+        return ",".join(f"{HOST}:{node.secured_port}" for node in self.nodes)
+
+    def client_settings(self, user: str | None = None, password: str | None = None,
+                        mechanism: str = "SCRAM-SHA-512") -> dict[str, str]:
+        """librdkafka settings reaching the cluster: over SASL_SSL as ``user`` (``admin`` unless
+        given; its own password unless ``password``) when the cluster has that listener, else plaintext."""
+        if self.sasl_ssl is None:
+            return {"bootstrap.servers": self.bootstrap}
+        from registry.devkafka.security import ADMIN
+
+        return self.sasl_ssl.client_settings(self.secured_bootstrap, user or ADMIN[0], password, mechanism)
 
     def running(self, node_id: int) -> bool:
         """Whether node ``node_id``'s JVM is alive."""
@@ -186,14 +209,22 @@ class KafkaCluster:
         else:
             self.work_dir = Path(tempfile.mkdtemp(prefix="schemahub-kafka-"))
         (self.work_dir / "log4j2.properties").write_text(LOG4J2)
-        ports = free_ports(2 * self.size)
+        per_node = 3 if self.sasl_ssl is not None else 2
+        ports = free_ports(per_node * self.size)
         self.nodes = [
-            NodeSpec(i, ports[2 * i], ports[2 * i + 1], self.work_dir / f"node-{i}")
+            NodeSpec(
+                i, ports[per_node * i], ports[per_node * i + 1], self.work_dir / f"node-{i}",
+                ports[per_node * i + 2] if self.sasl_ssl is not None else None,
+            )
             for i in range(self.size)
         ]
+        extra = dict(self.extra_properties)
+        if self.sasl_ssl is not None:
+            self.sasl_ssl.prepare(self.work_dir, HOST)
+            extra = {**self.sasl_ssl.broker_properties(), **extra}
         for spec in self.nodes:
             spec.directory.mkdir(parents=True, exist_ok=True)
-            props = server_properties(spec, self.nodes, self.extra_properties)
+            props = server_properties(spec, self.nodes, extra)
             write_properties(spec.properties_file, props)
         self._format(new_cluster_id())
 
@@ -203,6 +234,8 @@ class KafkaCluster:
         running = []
         for spec in self.nodes:
             args = ["format", "-t", cluster_id, "-c", str(spec.properties_file)]
+            if self.sasl_ssl is not None:
+                args += self.sasl_ssl.format_arguments()
             command = java_command(
                 self.libs, "kafka.tools.StorageTool", args, TOOL_JVM_OPTS, self.work_dir / "log4j2.properties"
             )

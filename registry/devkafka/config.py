@@ -33,6 +33,7 @@ class NodeSpec:
     port: int
     controller_port: int
     directory: Path
+    secured_port: int | None = None  # the SASL_SSL listener's, when the cluster has one
 
     @property
     def properties_file(self) -> Path:
@@ -58,7 +59,8 @@ def new_cluster_id() -> str:
 def server_properties(
     node: NodeSpec, nodes: list[NodeSpec], extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The ``server.properties`` of ``node`` in a cluster of ``nodes`` (static KRaft quorum)."""
+    """The ``server.properties`` of ``node`` in a cluster of ``nodes`` (static KRaft quorum);
+    with a ``secured_port``, a ``SASL_SSL`` listener there too (its settings come in ``extra``)."""
     count = len(nodes)
     replication = str(min(3, count))
     min_isr = str(min(2, count))
@@ -70,7 +72,7 @@ def server_properties(
         ),
         "listeners": f"PLAINTEXT://{HOST}:{node.port},CONTROLLER://{HOST}:{node.controller_port}",
         "advertised.listeners": f"PLAINTEXT://{HOST}:{node.port}",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": str(node.data_dir),
@@ -88,6 +90,9 @@ def server_properties(
         "num.io.threads": "4",
         "log.retention.check.interval.ms": "300000",
     }
+    if node.secured_port is not None:
+        props["listeners"] += f",SASL_SSL://{HOST}:{node.secured_port}"
+        props["advertised.listeners"] += f",SASL_SSL://{HOST}:{node.secured_port}"
     props.update(extra or {})
     return props
 

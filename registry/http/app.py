@@ -47,14 +47,15 @@ def error_response(status: int, code: int, message: str, headers: dict[str, str]
 class RegistryApp:
     """Routes on the raw path and answers every failure as a Confluent error body."""
 
-    def __init__(self, registry: Registry, *, auth=None, request_timeout: float | None = None) -> None:
+    def __init__(self, registry: Registry, *, auth=None, tokens=None, request_timeout: float | None = None) -> None:
         self.registry = registry
         self.api = Api(registry)
         self.router = build_router(self.api)
         self.metrics = metrics_for(registry)
         self.request_timeout = request_timeout
-        # a registry.access.users.AuthConfig: access control on every route
-        self.guard = Guard(auth) if auth is not None else None
+        # a registry.access.users.AuthConfig: access control on every route; tokens, a
+        # registry.access.tokens.TokenVerifier: bearer tokens beside Basic
+        self.guard = Guard(auth, tokens) if auth is not None else None
         self.forwarding = Forwarding(registry.store)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -93,14 +94,15 @@ THREAD_STACK_BYTES = 256 * 1024 * 1024
 
 
 def create_app(
-    registry: Registry, *, auth=None, request_timeout: float | None = None, ui: bool = True
+    registry: Registry, *, auth=None, tokens=None, request_timeout: float | None = None, ui: bool = True
 ) -> Starlette:
     """The ASGI app. Worker threads get a large stack: the schema engines recurse
     deeply on legitimately deep schemas, and hostile ones must fail cleanly.
     ``auth`` (a :class:`registry.access.users.AuthConfig`) turns on access control;
+    ``tokens`` (a :class:`registry.access.tokens.TokenVerifier`) accepts bearer tokens too;
     ``request_timeout`` bounds each handler (408); ``ui`` mounts the web console at ``/ui``."""
     threading.stack_size(THREAD_STACK_BYTES)
-    api = RegistryApp(registry, auth=auth, request_timeout=request_timeout)
+    api = RegistryApp(registry, auth=auth, tokens=tokens, request_timeout=request_timeout)
     app = Application(api, ui)
     if ui:
         from ..ui import Console

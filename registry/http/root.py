@@ -12,7 +12,7 @@ from .media import read_json
 from .routing import Router
 
 
-def add_routes(router: Router, api: Api, *, cluster_id: str = "", group_id: str = "schema-registry") -> None:
+def add_routes(router: Router, api: Api) -> None:
     registry = api.registry
 
     @router.route("GET", "/")
@@ -26,10 +26,7 @@ def add_routes(router: Router, api: Api, *, cluster_id: str = "", group_id: str 
 
     @router.route("GET", "/v1/metadata/id")
     async def metadata_id(request: Request, p: dict[str, str]) -> Response:
-        clusters = {"schema-registry-cluster": group_id}
-        if cluster_id:
-            clusters = {"kafka-cluster": cluster_id, **clusters}
-        return api.json(request, {"scope": {"path": [], "clusters": clusters}})
+        return api.json(request, {"scope": {"path": [], "clusters": registry.store.cluster_ids()}})
 
     @router.route("GET", "/v1/metadata/version")
     async def metadata_version(request: Request, p: dict[str, str]) -> Response:

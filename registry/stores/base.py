@@ -51,6 +51,11 @@ class Store(ABC):
     def leader_url(self) -> str | None:
         return None
 
+    def cluster_ids(self) -> dict[str, str]:
+        """The clusters ``/v1/metadata/id`` names: Confluent's ``kafka-cluster`` (a Kafka store's)
+        and ``schema-registry-cluster`` (the registry cluster's group id)."""
+        return {"schema-registry-cluster": "schema-registry"}
+
     def replay_lag(self) -> int | None:
         """Records the store holds that this instance has not applied yet (None if unknown).
 

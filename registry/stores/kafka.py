@@ -39,11 +39,11 @@ from contextvars import ContextVar, Token
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from ..errors import LeaderNotKnown, StoreError, StoreTimeout
 from ..subjects import context_of
-from . import kafka_config, key_records
+from . import kafka_config, kafka_topics, key_records
 from .base import Apply, Store
 from .kafka_records import NOOP_KEY, ContentPool, RecordFormatError, decode, encode
 from .records import (
@@ -127,6 +127,7 @@ class KafkaStore(Store):
         connect_wait: float = 0.0,
         client_config: dict[str, Any] | None = None,
         keys_topic: str | None = None,
+        topic_settings: kafka_topics.TopicSettings | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
@@ -142,6 +143,8 @@ class KafkaStore(Store):
         self.instance = uuid.uuid4().hex
         self.connect_wait = connect_wait
         self._client_config = kafka_config.client_config(bootstrap, client_config)
+        self.topic_settings = topic_settings or kafka_topics.TopicSettings()
+        self.cluster_id: str | None = None  # the Kafka cluster's, once open
         self._apply: Apply | None = None
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
@@ -169,47 +172,17 @@ class KafkaStore(Store):
         return AdminClient(dict(self._client_config))
 
     def _ensure_topic(self, admin: AdminClient, name: str) -> None:
-        metadata = admin.list_topics(timeout=15)
-        found = metadata.topics.get(name)
-        if found is None or found.error is not None:
-            replication = min(3, max(1, len(metadata.brokers)))
-            futures = admin.create_topics(
-                [NewTopic(name, 1, replication, config={"cleanup.policy": "compact"})], operation_timeout=30
-            )
-            try:
-                futures[name].result(timeout=60)
-                log.info("created topic %s (1 partition, compact, replication %d)", name, replication)
-                return
-            except KafkaException as exc:
-                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise StoreError(f"Cannot create topic {name}: {exc.args[0].str()}") from None
-            metadata = admin.list_topics(topic=name, timeout=15)
-            found = metadata.topics[name]
-        partitions = len(found.partitions)
-        if partitions != 1:
-            raise StoreError(
-                f"Topic {name} has {partitions} partitions; the schema store needs exactly 1 partition "
-                "(a single ordered log). Use another topic or recreate it with 1 partition."
-            )
-        resource = ConfigResource("topic", name)
-        try:
-            configs = admin.describe_configs([resource])[resource].result(timeout=30)
-        except KafkaException as exc:
-            raise StoreError(f"Cannot read the configuration of topic {name}: {exc.args[0].str()}") from None
-        policy = configs["cleanup.policy"].value if "cleanup.policy" in configs else None
-        if policy != "compact":
-            raise StoreError(
-                f"Topic {name} has cleanup.policy={policy}; the schema store needs cleanup.policy=compact "
-                "(otherwise retention deletes schemas). Change the topic config or use another topic."
-            )
+        kafka_topics.ensure_topic(admin, name, self.topic_settings, self._client_config.get("sasl.username"))
 
     def open(self, apply: Apply) -> None:
         self._apply = apply
         kafka_config.reach_cluster(self._client_config, self.connect_wait)
         admin = self._admin()
+        self.cluster_id = admin.list_topics(timeout=15).cluster_id
         self._ensure_topic(admin, self.topic)
         self._ensure_topic(admin, self.keys_topic)
         self._ensure_topic(admin, self.election_topic)
+        log.info("Kafka cluster %s: %s", self.cluster_id, kafka_config.shown(self._client_config))
         reader = Consumer(
             {
                 **self._client_config,
@@ -580,6 +553,10 @@ class KafkaStore(Store):
         return (min(offsets) if offsets else -1), (min(key_offsets) if key_offsets else -1)
 
     # -- the Store interface -------------------------------------------------
+
+    def cluster_ids(self) -> dict[str, str]:
+        clusters = {"schema-registry-cluster": self.group_id}
+        return {"kafka-cluster": self.cluster_id, **clusters} if self.cluster_id else clusters
 
     def is_leader(self) -> bool:
         with self._cond:

@@ -2,13 +2,18 @@
 reaching the cluster at startup.
 
 :func:`client_config` is the one place a client configuration is made: the
-store's producer, consumers and admin client all extend it (security settings
-belong here too). librdkafka's own log lines go through the
+store's producer, consumers and admin client all extend it, with the
+security settings (``security.protocol``, ``sasl.*``, ``ssl.*``) it was given.
+Secret values (passwords, client secrets, JAAS configurations, inline keys)
+never reach a log line or an error message: :func:`shown` and :func:`redact`.
+librdkafka's own log lines go through the
 ``schemahub.kafka.client`` logger instead of stderr, and a broker that stays
 down is reported once a minute, not by every client at every reconnect: lines
 that differ only in numbers (ports, milliseconds, counts) count as the same
 line, and the next one let through says how many were held back.
-:func:`reach_cluster` turns an unreachable bootstrap into one sentence.
+:func:`reach_cluster` turns an unreachable bootstrap, a refused login, a
+certificate that does not verify or a setting librdkafka does not take into
+one sentence.
 """
 
 from __future__ import annotations
@@ -72,8 +77,51 @@ def client_message(record: logging.LogRecord) -> str:
 CLIENT_LOG.addFilter(RepeatFilter())
 
 
-class KafkaUnreachable(StoreError):
+class KafkaConnectError(StoreError):
+    """The Kafka clients cannot start talking to the cluster (the subclass says why)."""
+
+
+class KafkaUnreachable(KafkaConnectError):
     """No broker of the bootstrap list answered."""
+
+
+class KafkaLoginRefused(KafkaConnectError):
+    """The brokers answered but refused the SASL login."""
+
+
+class KafkaTlsFailed(KafkaConnectError):
+    """The TLS handshake failed: most often a broker certificate the configured CA did not sign."""
+
+
+class KafkaSettingsInvalid(KafkaConnectError):
+    """librdkafka refuses a client setting (an unknown property, a value it does not take)."""
+
+
+_SECRET_ENDINGS = (
+    "password", "secret", "jaas.config", "key.pem", "oauthbearer.config", "user.info", "auth.token", "credentials"
+)
+
+
+def is_secret(name: str) -> bool:
+    """Whether property ``name`` holds a secret (its value is never shown)."""
+    return name.lower().endswith(_SECRET_ENDINGS)
+
+
+def shown(settings: Mapping[str, Any]) -> str:
+    """``name=value`` of each plain setting, secrets as ``***``: what a log line may say."""
+    return ", ".join(
+        f"{name}={'***' if is_secret(name) else value}"
+        for name, value in sorted(settings.items())
+        if isinstance(value, (str, int, float, bool))
+    )
+
+
+def redact(text: str, settings: Mapping[str, Any]) -> str:
+    """``text`` with every secret value of ``settings`` replaced by ``***``."""
+    for name, value in settings.items():
+        if is_secret(name) and isinstance(value, str) and value:
+            text = text.replace(value, "***")
+    return text
 
 
 def client_config(bootstrap: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -106,8 +154,10 @@ def reach_cluster(config: Mapping[str, Any], wait: float = 0.0) -> None:
 
     Without ``wait``, give up as soon as every bootstrap broker has failed (or
     after :data:`ATTEMPT_SECONDS`); with it, keep trying that long and say so
-    every few seconds. Giving up raises :class:`KafkaUnreachable`, whose
-    one-line message names the bootstrap servers and the client's last error.
+    every few seconds. Giving up raises :class:`KafkaLoginRefused` or
+    :class:`KafkaTlsFailed` when that is why, else :class:`KafkaUnreachable`;
+    the one-line message names the bootstrap servers and the client's last
+    error. A setting librdkafka refuses raises :class:`KafkaSettingsInvalid`.
     """
     quiet = logging.getLogger("schemahub.kafka.probe")
     quiet.propagate = False
@@ -115,7 +165,11 @@ def reach_cluster(config: Mapping[str, Any], wait: float = 0.0) -> None:
     quiet.handlers[:] = [last_line]
     errors: list[KafkaError] = []
     settings: dict[str, Any] = {**config, "logger": quiet, "error_cb": errors.append}
-    admin = AdminClient(settings)
+    try:
+        admin = AdminClient(settings)
+    except (KafkaException, TypeError, ValueError) as exc:
+        reason = exc.args[0].str() if isinstance(exc, KafkaException) else str(exc)
+        raise KafkaSettingsInvalid(f"Kafka client settings: {redact(reason, config)}") from None
     bootstrap = config.get("bootstrap.servers")
     started = time.monotonic()
     deadline = started + max(0.0, wait)
@@ -127,10 +181,15 @@ def reach_cluster(config: Mapping[str, Any], wait: float = 0.0) -> None:
         except KafkaException as exc:
             reason = exc.args[0].str()
         admin.poll(0)  # serves error_cb and the log lines
-        reason = last_line.text or reason
-        hopeless = any(err.code() in _GIVE_UP_CODES for err in errors)
+        reason = redact(last_line.text or reason, config)
+        codes = {err.code() for err in errors}
+        hopeless = bool(codes & _GIVE_UP_CODES)
         now = time.monotonic()
         if now >= deadline and (hopeless or now - started >= ATTEMPT_SECONDS):
+            if KafkaError._AUTHENTICATION in codes:
+                raise KafkaLoginRefused(f"Kafka at {bootstrap} refused the login: {reason}")
+            if KafkaError._SSL in codes:
+                raise KafkaTlsFailed(f"TLS with Kafka at {bootstrap} failed: {reason}")
             raise KafkaUnreachable(f"Cannot reach Kafka at {bootstrap}: {reason}")
         if now >= next_warning and deadline > now:
             log.warning(

@@ -189,7 +189,7 @@ class Console:
             return
         if request.headers.get("authorization"):
             try:
-                call.caller = Caller(await self.guard.authenticate(request), self.guard.config)
+                call.caller = await self.guard.authenticate(request)
             except Unauthenticated:
                 pass  # the login form follows
 
