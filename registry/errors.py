@@ -241,3 +241,11 @@ class LeaderNotKnown(RegistryError):
 
     def __init__(self) -> None:
         super().__init__("Leader not known.")
+
+
+class LeadershipLost(LeaderNotKnown):
+    """This instance stopped leading between admitting a write and writing it; nothing was written,
+    so the HTTP layer passes the request on to the new leader."""
+
+    def __init__(self, message: str = "Leadership changed while the request was being handled; retry") -> None:
+        RegistryError.__init__(self, message)

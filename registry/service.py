@@ -362,7 +362,7 @@ class Registry:
             for record in subj.with_text(stored.text_key):
                 if not record.deleted and record.content_key == key and request.id in (None, record.id):
                     return record, None
-        new_version = subj.max_version() + 1 if subj is not None else 1
+        new_version = max(subj.max_version() if subj is not None else 0, self.store.version_high_water(qualified)) + 1
         if request.version is not None and request.version > 0:
             if not importing and request.version != new_version:
                 raise InvalidSchema("Version is not one more than previous version")
@@ -384,6 +384,9 @@ class Registry:
                     f"Overwrite new schema with id {request.id} in context {context} is not permitted."
                 )
             schema_id = request.id
+        retried = self.store.unacknowledged_version(qualified, key)
+        if retried is not None and request.version is None and request.id is None and schema_id in (None, retried[1]):
+            new_version, schema_id = retried
         if not importing and not force:
             result = self._check(subject, parsed, metadata, subj.newest_first() if subj is not None else ())
             if not result.is_compatible:

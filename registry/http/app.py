@@ -7,7 +7,7 @@ import threading
 import time
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -82,6 +82,8 @@ class RegistryApp:
                     deadline.end(token)
         except RegistryError as exc:
             response = error_response(exc.status, exc.code, exc.message, exc.headers)
+        except ClientDisconnect:  # the client left (a follower passed its request on): no one to answer
+            return
         except Exception:
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             response = error_response(500, 50001, "Internal server error")

@@ -4,7 +4,12 @@
 for every route. Reads and writes on the leader run locally; a write on a
 follower is proxied to the leader's advertised URL with Content-Type, Accept,
 Authorization and X-Request-ID (as Confluent's ``RequestHeaderBuilder``).
-No leader known within a short wait → 50004; the leader unreachable → 50003.
+A leader that cannot be reached is tried again (it may be restarting on the
+same URL) until another is announced or the wait runs out; one that keeps
+silent (a paused process) is left as soon as another leader is announced; a write this
+instance admitted as leader but could not write because leadership moved
+meanwhile (:class:`LeadershipLost`: nothing was written) goes to the new
+leader. No leader known within the wait → 50004; the leader unreachable → 50003.
 A single-node store is always the leader, so nothing changes for SQLite.
 """
 
@@ -19,8 +24,9 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import ForwardingFailed, LeaderNotKnown
+from ..errors import ForwardingFailed, LeaderNotKnown, LeadershipLost
 from ..stores.base import Store
+from .media import read_body
 from .routing import Route
 
 log = logging.getLogger("schemahub.forwarding")
@@ -55,6 +61,8 @@ WRITE_ROUTES = frozenset(
 PASSED_HEADERS = ("content-type", "accept", "authorization", "x-request-id")
 FORWARDED_HEADER = "x-schemahub-forwarded"  # how many times the request was forwarded
 MAX_HOPS = 2
+RETRY_PAUSE = 0.2  # seconds between attempts at a leader that did not answer
+LEADER_CHECK = 0.25  # seconds between looks at the announced leader while one does not answer
 
 
 class Forwarding:
@@ -68,15 +76,13 @@ class Forwarding:
         return (route.method, route.template) in WRITE_ROUTES
 
     def dispatch(self, route: Route, request: Request, params: dict[str, str]) -> Awaitable[Response]:
-        """The answer to await: the handler's here (a read, or a write on the leader), else the
-        leader's, forwarded."""
+        """The answer to await: the handler's for a read; for a write, the handler's on the
+        leader, else the leader's, forwarded."""
         if not self.is_write(route):
             return route.handler(request, params)
-        if self.store.is_leader():
-            return self._local(route, request, params)
-        return self._forwarded(route, request, params)
+        return self._write(route, request, params)
 
-    async def _forwarded(self, route: Route, request: Request, params: dict[str, str]) -> Response:
+    async def _write(self, route: Route, request: Request, params: dict[str, str]) -> Response:
         try:  # hops so far: a request forwarded to a deposed leader may go on once more, never loop
             hops = int(request.headers.get(FORWARDED_HEADER) or 0)
         except ValueError:
@@ -87,16 +93,25 @@ class Forwarding:
         last_error = ""
         while True:
             if self.store.is_leader():
-                return await self._local(route, request, params)
-            url = self.store.leader_url()
-            if url and not forwarded and url != failed:
                 try:
-                    response = await self._forward(url, request, hops + 1)
+                    return await self._local(route, request, params)
+                except LeadershipLost:
+                    if forwarded or time.monotonic() >= deadline:
+                        raise
+                    # nothing was written: hand the request to the leader elected meanwhile
+            url = self.store.leader_url()
+            if url and not forwarded:
+                try:
+                    response = await self._forward_watching(url, request, hops + 1)
                 except httpx.TransportError as exc:
-                    # the leader may just have died: wait for another one within the deadline
+                    # the leader may just have died, or be restarting on the same URL: retry until the deadline
+                    if url != failed:
+                        log.warning("forwarding to the leader %s failed: %s", url, exc)
                     failed, last_error = url, f"{type(exc).__name__}: {exc}"
-                    log.warning("forwarding to the leader %s failed: %s", url, last_error)
+                    await asyncio.sleep(RETRY_PAUSE)
                 else:
+                    if response is None:  # another leader was elected while this one kept silent
+                        continue
                     if response.status_code == 200:
                         sync = getattr(self.store, "sync", None)
                         if sync is not None:  # read-your-writes on this follower
@@ -118,6 +133,23 @@ class Forwarding:
         finally:
             self.store.unpin(token)  # type: ignore[attr-defined]
 
+    async def _forward_watching(self, leader: str, request: Request, hops: int) -> Response | None:
+        """The leader's answer; None if, while it kept silent, another leader was announced (or this
+        instance became it): a stalled leader cannot be writing any more, so the request moves on
+        (registering is idempotent, should the stalled one still pass it on when it wakes)."""
+        answer = asyncio.ensure_future(self._forward(leader, request, hops))
+        try:
+            while True:
+                done, _ = await asyncio.wait({answer}, timeout=LEADER_CHECK)
+                if done:
+                    return answer.result()
+                now = self.store.leader_url()
+                if self.store.is_leader() or now not in (leader, None):
+                    log.warning("the leader %s did not answer and %s leads now: passing the request on", leader, now)
+                    return None
+        finally:
+            answer.cancel()
+
     async def _forward(self, leader: str, request: Request, hops: int) -> Response:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.timeout)
@@ -128,7 +160,9 @@ class Forwarding:
         query = request.scope.get("query_string") or b""
         if query:
             target += "?" + query.decode("latin-1")
-        body = await request.body()
+        body = getattr(request.state, "body", None)
+        if body is None:
+            body = await read_body(request)
         answer = await self._client.request(request.method, target, content=body, headers=headers)
         media = answer.headers.get("content-type")
         return Response(

@@ -61,7 +61,11 @@ def _negotiate(accept: str) -> str:
 
 
 async def read_body(request: Request) -> bytes:
-    """The raw request body; 415 for foreign content types, 413 when too large."""
+    """The raw request body (also kept as ``request.state.body``); 415 for foreign content types,
+    413 when too large."""
+    kept = getattr(request.state, "body", None)
+    if kept is not None:
+        return kept
     content_type = request.headers.get("content-type")
     if content_type:
         media = content_type.split(";")[0].strip().lower()
@@ -77,7 +81,9 @@ async def read_body(request: Request) -> bytes:
         if size > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    request.state.body = body  # kept: a write may still be forwarded after its handler read it
+    return body
 
 
 def decode_json(body: bytes) -> Any:

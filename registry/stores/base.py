@@ -44,6 +44,17 @@ class Store(ABC):
         under some condition, such as a leadership term, answers it here)."""
         return None
 
+    def version_high_water(self, subject: str) -> int:
+        """The highest version of ``subject`` another reader of the store may hold, beyond the
+        records this instance applied (0 if none): a new version must go above it."""
+        return 0
+
+    def unacknowledged_version(self, subject: str, content_key: bytes) -> tuple[int, int] | None:
+        """The (version, id) of the newest version of ``subject`` if it is a write of this very
+        content that other readers may hold but this instance never applied (an attempt that was
+        not acknowledged): registering the content again reuses both rather than leave a gap."""
+        return None
+
     def is_leader(self) -> bool:
         """Whether this instance may write (always, for a single-node store)."""
         return True
