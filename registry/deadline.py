@@ -10,6 +10,8 @@ past the deadline the work stops with 408 instead of running on unobserved.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 
 from .errors import RequestTimeout
@@ -25,6 +27,16 @@ def start(seconds: float | None) -> Token:
 
 def end(token: Token) -> None:
     _deadline.reset(token)
+
+
+@contextmanager
+def started(seconds: float | None) -> Iterator[None]:
+    """:func:`start` for the ``with`` block, :func:`end` after it."""
+    token = start(seconds)
+    try:
+        yield
+    finally:
+        end(token)
 
 
 def remaining() -> float | None:
