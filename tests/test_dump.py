@@ -33,10 +33,10 @@ def _cli(*args: str) -> None:
 @pytest.fixture(params=["plaintext", "sasl_ssl"])
 def kafka_args(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
     """How export and import reach the session broker: its plaintext listener, or its SASL_SSL
-    listener with the client settings in a --kafka-config file."""
+    listener (SCRAM-SHA-256) with the client settings in a --kafka-config file."""
     if request.param == "plaintext":
         return ["--kafka", request.getfixturevalue("kafka_bootstrap")]
-    settings = request.getfixturevalue("kafka_secured").client_settings()
+    settings = request.getfixturevalue("kafka_secured").client_settings(mechanism="SCRAM-SHA-256")
     config = tmp_path / "kafka.properties"
     write_properties(config, settings)
     return ["--kafka", settings["bootstrap.servers"], "--kafka-config", str(config)]

@@ -3,10 +3,12 @@ certificates made for the session), and what a person is told when the settings 
 
 * ``schemahub serve`` with a wrong password, a CA that did not sign the broker's certificate,
   an unreachable bootstrap or a topic its user is denied: one line, a non-zero exit, no secret.
-* Three ``schemahub serve --kafka`` instances over SASL_SSL, configured three ways (Confluent's
-  ``schema-registry.properties`` with a JKS truststore, ``--kafka-config``, ``SCHEMAHUB_KAFKA_*``
-  variables): writes forwarded to the leader, a ``kill -9`` of the leader, every write everywhere,
-  ``/v1/metadata/id`` naming the Kafka cluster and the group; ignored properties listed, no password
+* Three ``schemahub serve --kafka`` instances over SASL_SSL, configured three ways and logging in
+  three ways (Confluent's ``schema-registry.properties`` with a JKS truststore and a SCRAM-SHA-512
+  JAAS configuration; ``--kafka-config`` with SASL PLAIN; ``SCHEMAHUB_KAFKA_*`` variables with
+  OAUTHBEARER tokens from a token endpoint, which the broker checks against the identity provider's
+  JWKS): writes forwarded to the leader, a ``kill -9`` of the leader, every write everywhere,
+  ``/v1/metadata/id`` naming the Kafka cluster and the group; ignored properties listed, no secret
   in any log.
 * A serde producer → consumer round trip and a streams application over SASL_SSL.
 """
@@ -173,6 +175,7 @@ def test_three_instances_over_sasl_ssl(secured: KafkaCluster, tmp_path: Path, se
     topic = fresh_topic("secured-cluster")
     group = f"group-{topic}"
     settings = secured.client_settings()
+    plain, oauth = secured.client_settings(mechanism="PLAIN"), secured.client_settings(mechanism="OAUTHBEARER")
     port = free_port()
     confluent = RegistryServer(
         tmp_path / "a.db", port=port,
@@ -181,17 +184,20 @@ def test_three_instances_over_sasl_ssl(secured: KafkaCluster, tmp_path: Path, se
     )
     servers.append(confluent.start(timeout=60))
     assert _leader(secured, group, servers) is confluent
-    config = _settings_file(tmp_path / "kafka.properties", settings)
+    config = _settings_file(tmp_path / "kafka.properties", plain)
     servers.append(RegistryServer(
         tmp_path / "b.db", extra_args=("--kafka", settings["bootstrap.servers"], "--kafka-config", str(config),
                                        "--topic", topic, "--group-id", group, "--log-level", "info"),
     ).start(timeout=60))
     variables = {f"SCHEMAHUB_KAFKA_{name.upper().replace('.', '_')}": value
-                 for name, value in settings.items() if name != "bootstrap.servers"}
+                 for name, value in oauth.items() if name != "bootstrap.servers"}
+    identity_provider = secured.sasl_ssl.identity_provider  # type: ignore[union-attr]
+    grants = identity_provider.grants
     servers.append(RegistryServer(
         tmp_path / "c.db", extra_args=("--topic", topic, "--group-id", group, "--log-level", "info"),
         env={"SCHEMAHUB_KAFKA": settings["bootstrap.servers"], **variables},
     ).start(timeout=60))
+    assert identity_provider.grants > grants  # C's clients logged in with tokens from the endpoint
 
     accepted: dict[str, int] = {}
     for i, server in enumerate(servers * 2):  # the followers forward to the leader
@@ -226,10 +232,12 @@ def test_three_instances_over_sasl_ssl(secured: KafkaCluster, tmp_path: Path, se
     assert any("ignoring confluent.license: a Confluent Platform (commercial) feature" in line for line in ignored)
     assert any("ignoring some.unknown.setting: not a setting schemahub knows" in line for line in ignored)
     assert len(ignored) == 3, ignored
-    for server in servers:
+    for server, secret in zip(servers, ("admin-secret", plain["sasl.password"], oauth["sasl.oauthbearer.client.secret"]),
+                              strict=True):
         text = server.log_path.read_text()
-        assert "admin-secret" not in text and "trust-pass" not in text
-        assert "sasl.password=***" in text  # the settings in effect, secrets hidden
+        assert secret not in text and "trust-pass" not in text
+        assert "password=***" in text or "secret=***" in text  # the settings in effect, secrets hidden
+
 
 
 # -- serdes and streams -----------------------------------------------------------------------------

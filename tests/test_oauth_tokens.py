@@ -1,6 +1,6 @@
-"""OAuth 2 / OIDC bearer tokens on the API, against a real ``schemahub serve`` and a real identity
-provider stand-in on 127.0.0.1 (a JWKS with two keys, one rotated in mid-test, and a
-client-credentials token endpoint): valid, expired, wrong-audience, wrong-issuer, ``alg=none`` and
+"""OAuth 2 / OIDC bearer tokens on the API, against a real ``schemahub serve`` and the development
+identity provider on 127.0.0.1 (:class:`registry.devkafka.oauth.DevIdentityProvider`: a JWKS with
+two keys, one rotated in mid-test, and a client-credentials token endpoint): valid, expired, wrong-audience, wrong-issuer, ``alg=none`` and
 unsigned tokens; per-subject rules from a groups claim; confluent-kafka's serializer and ours with
 ``bearer.auth.credentials.source=OAUTHBEARER``; an identity provider that stops answering."""
 
@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
 import jwt
@@ -22,87 +18,26 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient as ConfluentClient
 from confluent_kafka.schema_registry.avro import AvroSerializer as ConfluentAvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import serde
+from registry.devkafka.oauth import ISSUER, DevIdentityProvider
 from tests.security_support import SecureServer
 
-ISSUER, AUDIENCE = "https://idp.test/realms/data", "schemahub"
-CLIENTS = {"svc-orders": ("orders-secret", ["orders-writers"]), "svc-reader": ("reader-secret", ["readers"])}
+AUDIENCE = "schemahub"
+CLIENTS = {"svc-orders": ("orders-secret", ("orders-writers",)), "svc-reader": ("reader-secret", ("readers",))}
 ORDER = json.dumps({"type": "record", "name": "Order", "fields": [{"name": "id", "type": "int"}]})
 
 
-class IdentityProvider:
-    """A JWKS at ``/jwks.json`` (key ``k1``, RSA; after :meth:`rotate`, only ``k2``, EC) and a
-    client-credentials token endpoint at ``/token`` signing with the current key."""
+class IdentityProvider(DevIdentityProvider):
+    """Tokens for svc-orders in orders-writers unless a test says otherwise."""
 
-    def __init__(self) -> None:
-        self.keys: dict[str, Any] = {"k1": rsa.generate_private_key(public_exponent=65537, key_size=2048),
-                                     "k2": ec.generate_private_key(ec.SECP256R1())}
-        self.algorithms = {"k1": "RS256", "k2": "ES256"}
-        self.published, self.current = ["k1"], "k1"
-        self.jwks_requests = 0
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path != "/jwks.json":
-                    return self._send(404, {})
-                provider.jwks_requests += 1
-                return self._send(200, {"keys": [provider.jwk(kid) for kid in provider.published]})
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                client, secret = form.get("client_id"), form.get("client_secret")
-                basic = self.headers.get("authorization", "")
-                if basic.lower().startswith("basic "):
-                    client, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
-                known = CLIENTS.get(client or "")
-                if form.get("grant_type") != "client_credentials" or known is None or known[0] != secret:
-                    return self._send(401, {"error": "invalid_client"})
-                token = provider.token(sub=client, groups=known[1])
-                return self._send(200, {"access_token": token, "token_type": "Bearer", "expires_in": 300})
-
-            def _send(self, status: int, body: dict) -> None:
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def jwk(self, kid: str) -> dict:
-        public = self.keys[kid].public_key()
-        algorithm = jwt.algorithms.RSAAlgorithm if kid == "k1" else jwt.algorithms.ECAlgorithm
-        return {**algorithm.to_jwk(public, as_dict=True), "kid": kid, "use": "sig", "alg": self.algorithms[kid]}
-
-    def token(self, *, kid: str | None = None, sub: str = "svc-orders", groups: list[str] | None = None,
-              **claims: Any) -> str:
-        kid = kid or self.current
-        now = int(time.time())
-        payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "exp": now + 300,
-                   "groups": ["orders-writers"] if groups is None else groups, **claims}
-        return jwt.encode(payload, self.keys[kid], algorithm=self.algorithms[kid], headers={"kid": kid})
-
-    def rotate(self) -> None:
-        self.published, self.current = ["k2"], "k2"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def token(self, *, kid: str | None = None, sub: str = "svc-orders", groups=("orders-writers",), **claims) -> str:
+        return super().token(kid=kid, sub=sub, groups=groups, **claims)
 
 
 @pytest.fixture(scope="module")
 def idp() -> Iterator[IdentityProvider]:
-    provider = IdentityProvider()
+    provider = IdentityProvider(CLIENTS, [AUDIENCE])
     yield provider
     provider.close()
 
@@ -121,7 +56,7 @@ def registry(idp: IdentityProvider, tmp_path_factory: pytest.TempPathFactory) ->
             {"user": "svc-audit", "operations": ["read"], "subjects": ["payments-*"]},  # a token principal
         ],
     }))
-    args = ("--auth-file", str(folder / "auth.json"), "--oauth-jwks-url", f"{idp.url}/jwks.json",
+    args = ("--auth-file", str(folder / "auth.json"), "--oauth-jwks-url", idp.jwks_url,
             "--oauth-issuer", ISSUER, "--oauth-audience", AUDIENCE, "--oauth-algorithms", "RS256,ES256")
     with SecureServer(folder / "registry.db", extra_args=args) as server:
         yield server
@@ -189,7 +124,7 @@ def test_signing_key_rotation(idp: IdentityProvider, registry: SecureServer) -> 
 def test_confluent_and_our_clients_with_oauthbearer(idp: IdentityProvider, registry: SecureServer) -> None:
     conf = {"url": registry.url, "bearer.auth.credentials.source": "OAUTHBEARER",
             "bearer.auth.client.id": "svc-orders", "bearer.auth.client.secret": "orders-secret",
-            "bearer.auth.scope": "schema-registry", "bearer.auth.issuer.endpoint.url": f"{idp.url}/token",
+            "bearer.auth.scope": "schema-registry", "bearer.auth.issuer.endpoint.url": idp.token_url,
             "bearer.auth.logical.cluster": "lsrc-1", "bearer.auth.identity.pool.id": "pool-1"}
     context = SerializationContext("orders-oauth", MessageField.VALUE)
     confluent = ConfluentAvroSerializer(ConfluentClient(conf), ORDER)
@@ -205,7 +140,7 @@ def test_an_identity_provider_that_stops_answering_is_a_503(idp: IdentityProvide
                                                           tmp_path: Path) -> None:
     idp.close()
     answer = _register(registry.url, "orders-value", jwt.encode(
-        {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": int(time.time()) + 60}, idp.keys["k2"], algorithm="ES256",
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": int(time.time()) + 60}, idp.key("k2"), algorithm="ES256",
         headers={"kid": "k3"}))
     assert answer.status_code == 503, answer.text
     body = answer.json()

@@ -99,9 +99,7 @@ class KafkaCluster:
         given; its own password unless ``password``) when the cluster has that listener, else plaintext."""
         if self.sasl_ssl is None:
             return {"bootstrap.servers": self.bootstrap}
-        from registry.devkafka.security import ADMIN
-
-        return self.sasl_ssl.client_settings(self.secured_bootstrap, user or ADMIN[0], password, mechanism)
+        return self.sasl_ssl.client_settings(self.secured_bootstrap, user, password, mechanism)
 
     def running(self, node_id: int) -> bool:
         """Whether node ``node_id``'s JVM is alive."""
@@ -156,6 +154,8 @@ class KafkaCluster:
                 proc.kill()
                 proc.wait()
         self._procs.clear()
+        if self.sasl_ssl is not None:
+            self.sasl_ssl.close()
         if self.work_dir is not None and not keep_files and self._given_work_dir is None:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
@@ -247,12 +247,9 @@ class KafkaCluster:
 
     def _launch(self, spec: NodeSpec) -> None:
         assert self.libs is not None and self.work_dir is not None
+        jvm_opts = [*self.jvm_opts, *(self.sasl_ssl.jvm_options() if self.sasl_ssl is not None else ())]
         command = java_command(
-            self.libs,
-            "kafka.Kafka",
-            [str(spec.properties_file)],
-            self.jvm_opts,
-            self.work_dir / "log4j2.properties",
+            self.libs, "kafka.Kafka", [str(spec.properties_file)], jvm_opts, self.work_dir / "log4j2.properties"
         )
         self._procs[spec.node_id] = spawn(command, spec.log_file, spec.directory)
 

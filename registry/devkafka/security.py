@@ -1,13 +1,16 @@
-"""A SASL_SSL listener for a dev cluster: TLS certificates made on the spot, SCRAM users.
+"""A SASL_SSL listener for a dev cluster: TLS certificates made on the spot, SCRAM, PLAIN and
+OAUTHBEARER logins.
 
 :class:`CertificateAuthority` issues PEM certificates (a CA of its own, a server
 certificate for 127.0.0.1, client certificates); :class:`SaslSsl` is what
 :class:`~registry.devkafka.cluster.KafkaCluster` needs to open a ``SASL_SSL``
 listener beside the plaintext one: SCRAM-SHA-512 and SCRAM-SHA-256 users (made
-when the storage is formatted) and PLAIN users (in the listener's JAAS
-configuration), the broker's certificate and key, and ACLs enforced
-(``StandardAuthorizer``: a resource without ACLs stays open to everyone, so
-a test denies what it wants denied). :meth:`SaslSsl.client_settings` are the
+when the storage is formatted), PLAIN users (in the listener's JAAS
+configuration), OAUTHBEARER clients (tokens from a
+:class:`~registry.devkafka.oauth.DevIdentityProvider`, checked by the broker
+against its JWKS), the broker's certificate and key, and ACLs enforced
+(``StandardAuthorizer``: a resource without ACLs stays open to everyone, so a
+test denies what it wants denied). :meth:`SaslSsl.client_settings` are the
 librdkafka settings of a client of that listener.
 """
 
@@ -24,9 +27,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from registry.devkafka.oauth import DevIdentityProvider
+
 LISTENER = "SASL_SSL"
 ADMIN = ("admin", "admin-secret")
+OAUTH_CLIENT = ("svc-kafka", "svc-kafka-secret")
+KAFKA_AUDIENCE = "kafka"
 SCRAM_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
+OAUTH_MODULE = "org.apache.kafka.common.security.oauthbearer"
 
 
 class CertificateAuthority:
@@ -95,12 +103,17 @@ class SaslSsl:
 
     scram_users: dict[str, str] = field(default_factory=lambda: dict([ADMIN]))
     plain_users: dict[str, str] = field(default_factory=lambda: dict([ADMIN]))
+    oauth_clients: dict[str, tuple[str, tuple[str, ...]]] = field(
+        default_factory=lambda: {OAUTH_CLIENT[0]: (OAUTH_CLIENT[1], ())})
     super_users: tuple[str, ...] = ("ANONYMOUS", ADMIN[0])
     ca: CertificateAuthority | None = None
     keystore: Path | None = None
+    identity_provider: DevIdentityProvider | None = None
 
     def prepare(self, directory: Path, host: str) -> None:
-        """Make the CA and the broker's certificate (for ``host`` and ``localhost``)."""
+        """Make the CA and the broker's certificate (for ``host`` and ``localhost``); start the
+        identity provider of the OAUTHBEARER clients."""
+        self.identity_provider = DevIdentityProvider(self.oauth_clients, [KAFKA_AUDIENCE])
         self.ca = CertificateAuthority(directory / "tls")
         cert, key = self.ca.issue("broker", hosts=(host, "localhost"))
         self.keystore = directory / "tls" / "broker-keystore.pem"  # Kafka's PEM keystore: key, then chain
@@ -113,16 +126,28 @@ class SaslSsl:
             raise RuntimeError("the listener has not been prepared")
         return self.ca.path
 
+    def jvm_options(self) -> list[str]:
+        """The broker JVM's options: Kafka 4 fetches only the OAuth URLs it is told it may."""
+        if self.identity_provider is None:
+            raise RuntimeError("the listener has not been prepared")
+        return [f"-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls={self.identity_provider.jwks_url}"]
+
     def broker_properties(self) -> dict[str, str]:
         """What a node's ``server.properties`` adds for this listener (besides its address)."""
-        if self.keystore is None:
+        if self.keystore is None or self.identity_provider is None:
             raise RuntimeError("the listener has not been prepared")
         name = LISTENER.lower()
         plain = " ".join(f'user_{user}="{password}"' for user, password in self.plain_users.items())
         props = {
-            "sasl.enabled.mechanisms": ",".join((*SCRAM_MECHANISMS, "PLAIN")),
+            "sasl.enabled.mechanisms": ",".join((*SCRAM_MECHANISMS, "PLAIN", "OAUTHBEARER")),
             f"listener.name.{name}.plain.sasl.jaas.config":
                 f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain};",
+            f"listener.name.{name}.oauthbearer.sasl.jaas.config": f"{OAUTH_MODULE}.OAuthBearerLoginModule required;",
+            f"listener.name.{name}.oauthbearer.sasl.server.callback.handler.class":
+                f"{OAUTH_MODULE}.OAuthBearerValidatorCallbackHandler",
+            "sasl.oauthbearer.jwks.endpoint.url": self.identity_provider.jwks_url,
+            "sasl.oauthbearer.expected.audience": KAFKA_AUDIENCE,
+            "sasl.oauthbearer.expected.issuer": self.identity_provider.issuer,
             "ssl.keystore.type": "PEM",
             "ssl.keystore.location": str(self.keystore),
             "ssl.client.auth": "none",
@@ -145,15 +170,26 @@ class SaslSsl:
         return args
 
     def client_settings(
-        self, bootstrap: str, user: str = ADMIN[0], password: str | None = None, mechanism: str = "SCRAM-SHA-512"
+        self, bootstrap: str, user: str | None = None, password: str | None = None, mechanism: str = "SCRAM-SHA-512"
     ) -> dict[str, str]:
-        """librdkafka settings of a client logging in as ``user`` on ``bootstrap`` (this listener)."""
+        """librdkafka settings of a client logging in as ``user`` on ``bootstrap`` (this listener): a
+        SCRAM or PLAIN user (``admin`` by default), or an OAUTHBEARER client (``svc-kafka`` by default)
+        fetching its tokens from the identity provider."""
+        settings = {"bootstrap.servers": bootstrap, "security.protocol": LISTENER, "sasl.mechanism": mechanism,
+                    "ssl.ca.location": str(self.ca_file)}
+        if mechanism == "OAUTHBEARER":
+            assert self.identity_provider is not None
+            client = user or OAUTH_CLIENT[0]
+            secret = self.oauth_clients.get(client, ("", ()))[0] if password is None else password
+            return {**settings, "sasl.oauthbearer.method": "oidc", "sasl.oauthbearer.client.id": client,
+                    "sasl.oauthbearer.client.secret": secret,
+                    "sasl.oauthbearer.token.endpoint.url": self.identity_provider.token_url}
         known = self.plain_users if mechanism == "PLAIN" else self.scram_users
-        return {
-            "bootstrap.servers": bootstrap,
-            "security.protocol": LISTENER,
-            "sasl.mechanism": mechanism,
-            "sasl.username": user,
-            "sasl.password": known.get(user, "") if password is None else password,
-            "ssl.ca.location": str(self.ca_file),
-        }
+        user = user or ADMIN[0]
+        return {**settings, "sasl.username": user, "sasl.password": known.get(user, "") if password is None else password}
+
+    def close(self) -> None:
+        """Stop the identity provider."""
+        if self.identity_provider is not None:
+            self.identity_provider.close()
+            self.identity_provider = None
