@@ -12,23 +12,19 @@ from registry.stores.sqlite import SQLiteStore
 from tests.kafka_fixtures import kafka_bootstrap, kafka_cluster3, kafka_secured  # noqa: F401
 from tests.server import RegistryServer
 
-SASL_SSL = "kafka-sasl-ssl"
+KAFKA = "kafka-sasl-ssl"
 
 
-@pytest.fixture(params=["sqlite", "kafka", SASL_SSL])
+@pytest.fixture(params=["sqlite", KAFKA])
 def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
-    """A registry over each store: SQLite, and Kafka (a fresh topic on the session broker); tests
-    marked ``sasl_ssl`` also run on Kafka over the broker's SASL_SSL listener."""
-    if request.param.startswith("kafka"):
+    """A registry over each store: SQLite, and Kafka (a fresh topic on the session broker, reached
+    over its SASL_SSL listener with SCRAM-SHA-512 and the session's CA, as a production cluster is;
+    the store's own tests in test_kafka_store.py and test_kafka_cluster.py use the plaintext listener)."""
+    if request.param == KAFKA:
         from tests.kafka_store_support import kafka_registry
 
-        if request.param == SASL_SSL:
-            secured = request.getfixturevalue("kafka_secured")
-            settings = secured.client_settings()
-            with kafka_registry(settings.pop("bootstrap.servers"), client_config=settings) as reg:
-                yield reg
-            return
-        with kafka_registry(request.getfixturevalue("kafka_bootstrap")) as reg:
+        settings = request.getfixturevalue("kafka_secured").client_settings()
+        with kafka_registry(settings.pop("bootstrap.servers"), client_config=settings) as reg:
             yield reg
         return
     reg = Registry(SQLiteStore(tmp_path / "registry.db"))
@@ -48,15 +44,3 @@ def live_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry
     with RegistryServer(tmp_path_factory.mktemp("live") / "registry.db") as server:
         yield server
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run a test on the SASL_SSL listener only when it is marked ``sasl_ssl`` (a representative subset
-    of the Kafka-store suite: running every test twice on Kafka would double its time)."""
-    kept, dropped = [], []
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        on_sasl_ssl = callspec is not None and callspec.params.get("registry") == SASL_SSL
-        (dropped if on_sasl_ssl and item.get_closest_marker("sasl_ssl") is None else kept).append(item)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept

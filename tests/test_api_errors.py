@@ -1,8 +1,7 @@
 """Every error code this registry can produce, with its HTTP status, and hostile bodies.
 
 Runs the ASGI app in-process (Starlette's TestClient); the same app serves
-``schemahub serve``. The tests marked ``sasl_ssl`` (the ones that write, delete and
-import) also run on the Kafka store over the broker's SASL_SSL listener.
+``schemahub serve``; on SQLite and on the Kafka store over the broker's SASL_SSL listener.
 """
 
 from __future__ import annotations
@@ -52,7 +51,6 @@ def test_40403_schema_not_found(client: TestClient) -> None:
     assert_error(client.get("/schemas/guids/00000000-0000-0000-0000-000000000000"), 404, 40403)
 
 
-@pytest.mark.sasl_ssl
 def test_40404_and_40405_subject_delete_order(client: TestClient) -> None:
     register(client, "s", avro("a"))
     assert_error(client.delete("/subjects/s?permanent=true"), 404, 40405)
@@ -62,7 +60,6 @@ def test_40404_and_40405_subject_delete_order(client: TestClient) -> None:
     assert client.delete("/subjects/s?permanent=true").json() == [1]
 
 
-@pytest.mark.sasl_ssl
 def test_40406_and_40407_version_delete_order(client: TestClient) -> None:
     register(client, "s", avro("a"))
     assert_error(client.delete("/subjects/s/versions/1?permanent=true"), 404, 40407)
@@ -78,7 +75,6 @@ def test_40408_and_40409_unset_subject_config_and_mode(client: TestClient) -> No
     assert client.get("/mode/s?defaultToGlobal=true").json() == {"mode": "READWRITE"}
 
 
-@pytest.mark.sasl_ssl
 def test_40901_incompatible(client: TestClient) -> None:
     register(client, "s", avro("a"))
     body = assert_error(register(client, "s", avro("a", "b")), 409, 40901)
@@ -119,7 +115,6 @@ def test_42204_invalid_mode(client: TestClient) -> None:
     assert_error(client.put("/mode", json={"mode": "SOMETIMES"}), 422, 42204)
 
 
-@pytest.mark.sasl_ssl
 def test_42205_not_permitted(client: TestClient) -> None:
     register(client, "s", avro("a"))
     assert_error(register(client, "t", avro("x"), id=100), 422, 42205)
@@ -128,7 +123,6 @@ def test_42205_not_permitted(client: TestClient) -> None:
     assert_error(register(client, "ro", avro("a")), 422, 42205)
 
 
-@pytest.mark.sasl_ssl
 def test_import_mode_keeps_ids_and_versions(client: TestClient) -> None:
     assert client.put("/mode/imp?force=true", json={"mode": "IMPORT"}).json() == {"mode": "IMPORT"}
     response = register(client, "imp", avro("a"), id=77, version=3)
@@ -138,7 +132,6 @@ def test_import_mode_keeps_ids_and_versions(client: TestClient) -> None:
     assert client.get("/schemas/ids/77").status_code == 200
 
 
-@pytest.mark.sasl_ssl
 def test_42206_referenced_version_cannot_be_deleted(client: TestClient) -> None:
     dep = json.dumps({"type": "record", "name": "Dep", "namespace": "n", "fields": [{"name": "a", "type": "int"}]})
     assert register(client, "dep", dep).status_code == 200
@@ -190,7 +183,6 @@ def test_rule_set_defaults_and_enum_binding(client: TestClient) -> None:
     assert_error(client.post("/subjects/s/versions", json=bad), 400, 400)
 
 
-@pytest.mark.sasl_ssl
 def test_rule_sets_merge_as_confluent(client: TestClient) -> None:
     """merge(merge(defaultRuleSet, the request's or the latest's), overrideRuleSet), by rule name."""
     default = {"domainRules": [{**RULE, "name": "d"}, {**RULE, "name": "shared", "expr": "1 == 1"}]}
@@ -206,7 +198,6 @@ def test_rule_sets_merge_as_confluent(client: TestClient) -> None:
     assert [r["name"] for r in again] == ["d", "shared", "o"]  # the latest version's rules carried over
 
 
-@pytest.mark.sasl_ssl
 def test_42211_context_not_empty(client: TestClient) -> None:
     register(client, ":.team:s", avro("a"))
     assert_error(client.delete("/contexts/.team"), 422, 42211)

@@ -49,7 +49,7 @@ def check(http: TestClient) -> None:
     assert http.get(f"{KEKS}/k1/deks/other-value", params={"deleted": "true"}).json()["error_code"] == 40470
 
 
-def test_keys_are_stored_and_replayed(registry: Registry) -> None:
+def test_keys_are_stored_and_replayed(registry: Registry, request: pytest.FixtureRequest) -> None:
     with TestClient(create_app(registry)) as http:
         populate(http)
         check(http)
@@ -65,8 +65,9 @@ def test_keys_are_stored_and_replayed(registry: Registry) -> None:
         from registry.stores.kafka import KafkaStore
 
         assert isinstance(store, KafkaStore)
-        reopened = Registry(KafkaStore(store.bootstrap, store.topic, group_id=f"reader-{store.topic}",
-                                       leader_eligible=False))
+        settings = request.getfixturevalue("kafka_secured").client_settings()  # the listener the store used
+        reopened = Registry(KafkaStore(settings.pop("bootstrap.servers"), store.topic,
+                                       group_id=f"reader-{store.topic}", leader_eligible=False, client_config=settings))
     try:
         with TestClient(create_app(reopened)) as http:
             check(http)
