@@ -239,7 +239,6 @@ def test_three_instances_over_sasl_ssl(secured: KafkaCluster, tmp_path: Path, se
         assert "password=***" in text or "secret=***" in text  # the settings in effect, secrets hidden
 
 
-
 # -- serdes and streams -----------------------------------------------------------------------------
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from registry.stores.kafka_config import RepeatFilter
@@ -34,6 +36,20 @@ def test_an_unreachable_bootstrap_is_one_line() -> None:
     assert line.startswith("schemahub serve: error: Cannot reach Kafka at 127.0.0.1:") and "Connection refused" in line
     assert "--kafka-wait SECONDS" in line
 
+
+
+@pytest.mark.parametrize("properties, expected", [
+    ("sasl.pasword=hunter2\n", 'No such configuration property: "sasl.pasword"'),
+    ("security.protocol=hunter2\nsasl.password=hunter2\n",
+     'Invalid value "***" for configuration property "security.protocol"'),
+])
+def test_a_setting_librdkafka_refuses_is_one_line_without_secrets(tmp_path: Path, properties: str,
+                                                                  expected: str) -> None:
+    config = tmp_path / "kafka.properties"
+    config.write_text(properties)
+    line = _one_line(_serve("--kafka", f"127.0.0.1:{free_port()}", "--kafka-config", str(config)))
+    assert line.startswith(f"schemahub serve: error: Kafka client settings: {expected}"), line
+    assert "Check --kafka-config and the SCHEMAHUB_KAFKA_* variables" in line and "hunter2" not in line
 
 def test_waiting_for_kafka_says_so_then_gives_up() -> None:
     done = _serve("--kafka", f"127.0.0.1:{free_port()}", "--kafka-wait", "2")

@@ -1,16 +1,18 @@
 """OAuth 2 / OIDC bearer tokens on the API, against a real ``schemahub serve`` and the development
 identity provider on 127.0.0.1 (:class:`registry.devkafka.oauth.DevIdentityProvider`: a JWKS with
-two keys, one rotated in mid-test, and a client-credentials token endpoint): valid, expired, wrong-audience, wrong-issuer, ``alg=none`` and
-unsigned tokens; per-subject rules from a groups claim; confluent-kafka's serializer and ours with
-``bearer.auth.credentials.source=OAUTHBEARER``; an identity provider that stops answering."""
+two keys, one rotated in mid-test, and a client-credentials token endpoint): valid, expired,
+wrong-audience, wrong-issuer, ``alg=none`` and unsigned tokens; per-subject rules from a groups
+claim; confluent-kafka's serializer and ours with ``bearer.auth.credentials.source=OAUTHBEARER``;
+an identity provider that stops answering."""
 
 from __future__ import annotations
 
 import base64
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -31,7 +33,8 @@ ORDER = json.dumps({"type": "record", "name": "Order", "fields": [{"name": "id",
 class IdentityProvider(DevIdentityProvider):
     """Tokens for svc-orders in orders-writers unless a test says otherwise."""
 
-    def token(self, *, kid: str | None = None, sub: str = "svc-orders", groups=("orders-writers",), **claims) -> str:
+    def token(self, *, kid: str | None = None, sub: str = "svc-orders", groups: Sequence[str] = ("orders-writers",),
+              **claims: Any) -> str:
         return super().token(kid=kid, sub=sub, groups=groups, **claims)
 
 
