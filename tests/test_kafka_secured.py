@@ -98,14 +98,14 @@ def test_each_mistake_is_one_line_and_no_secret(secured: KafkaCluster, tmp_path:
     assert settings["sasl.password"] not in line
     expected = {
         "wrong password": f"schemahub serve: error: Kafka at {bootstrap} refused the login: SASL authentication error",
-        "wrong CA": f"schemahub serve: error: TLS with Kafka at {bootstrap} failed: SSL handshake failed",
+        "wrong CA": f"schemahub serve: error: TLS with Kafka at {bootstrap} failed: ",
         "unreachable bootstrap": f"schemahub serve: error: Cannot reach Kafka at {bootstrap}: ",
         "denied topic": f"schemahub serve: error: Kafka denies user {LIMITED[0]} access to topic {topic} ",
     }[mistake]
     assert line.startswith(expected), line
     hint = {
         "wrong password": "Check sasl.mechanism, sasl.username and sasl.password",
-        "wrong CA": "Check ssl.ca.location",
+        "wrong CA": "Check ssl.ca.location",  # after librdkafka's words, which vary by timing
         "unreachable bootstrap": "Connection refused",
         "denied topic": "Topic authorization failed",
     }[mistake]
