@@ -95,6 +95,9 @@ def test_secrets_are_never_shown() -> None:
     assert "hunter2" not in text and "cs" not in text.split("client.secret=")[1][:3]
     assert "sasl.username=svc" in text and "sasl.password=***" in text and "ssl.ca.location=/ca" in text
     assert redact("login failed for hunter2 with cs", settings) == "login failed for *** with ***"
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    assert shown({"ssl.ca.pem": pem * 2, "ssl.key.pem": "-----BEGIN PRIVATE KEY-----\nMIIE\n"}) == (
+        "ssl.ca.pem=<PEM, 2 block(s)>, ssl.key.pem=***")  # one line, no key
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,14 @@
 """The Kafka store, serdes and streams on the session broker's SASL_SSL listener (SCRAM-SHA-512,
 certificates made for the session), and what a person is told when the settings are wrong.
 
+The listener requires a client certificate (mutual TLS) besides the SASL login.
+
 * ``schemahub serve`` with a wrong password, a CA that did not sign the broker's certificate,
-  an unreachable bootstrap or a topic its user is denied: one line, a non-zero exit, no secret.
+  an unreachable bootstrap, a topic its user is denied, a client certificate of another CA or a
+  bootstrap host the broker's certificate does not name: one line, a non-zero exit, no secret.
 * Three ``schemahub serve --kafka`` instances over SASL_SSL, configured three ways and logging in
-  three ways (Confluent's ``schema-registry.properties`` with a JKS truststore and a SCRAM-SHA-512
-  JAAS configuration; ``--kafka-config`` with SASL PLAIN; ``SCHEMAHUB_KAFKA_*`` variables with
+  three ways (Confluent's ``schema-registry.properties`` with a JKS truststore, a PKCS12 keystore
+  and a SCRAM-SHA-512 JAAS configuration; ``--kafka-config`` with SASL PLAIN; ``SCHEMAHUB_KAFKA_*`` variables with
   OAUTHBEARER tokens from a token endpoint, which the broker checks against the identity provider's
   JWKS): writes forwarded to the leader, a ``kill -9`` of the leader, every write everywhere,
   ``/v1/metadata/id`` naming the Kafka cluster and the group; ignored properties listed, no secret
@@ -39,6 +42,9 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     UserScramCredentialUpsertion,
 )
 from confluent_kafka.serialization import StringDeserializer, StringSerializer
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 import serde
 from registry.devkafka import KafkaCluster
@@ -79,7 +85,11 @@ def _settings_file(path: Path, settings: dict[str, str]) -> Path:
 # -- one line per mistake --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mistake", ["wrong password", "wrong CA", "unreachable bootstrap", "denied topic"])
+MISTAKES = ["wrong password", "wrong CA", "unreachable bootstrap", "denied topic", "untrusted client certificate",
+            "host the certificate does not name"]
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
 def test_each_mistake_is_one_line_and_no_secret(secured: KafkaCluster, tmp_path: Path, mistake: str) -> None:
     settings = secured.client_settings()
     bootstrap, topic = settings["bootstrap.servers"], fresh_topic("secured")
@@ -87,6 +97,11 @@ def test_each_mistake_is_one_line_and_no_secret(secured: KafkaCluster, tmp_path:
         settings = secured.client_settings(password="not-the-Secret-42")
     elif mistake == "wrong CA":
         settings["ssl.ca.location"] = str(CertificateAuthority(tmp_path / "other", "other-ca").path)
+    elif mistake == "untrusted client certificate":  # the broker requires one its CA signed
+        cert, key = CertificateAuthority(tmp_path / "other", "other-ca").issue("client", client=True)
+        settings.update({"ssl.certificate.location": str(cert), "ssl.key.location": str(key)})
+    elif mistake == "host the certificate does not name":  # the broker's certificate names 127.0.0.1 only
+        bootstrap = bootstrap.replace("127.0.0.1", "localhost")
     elif mistake == "unreachable bootstrap":
         bootstrap = f"127.0.0.1:{free_port()}"
     else:  # a topic provisioned beforehand that the user may not use
@@ -101,6 +116,8 @@ def test_each_mistake_is_one_line_and_no_secret(secured: KafkaCluster, tmp_path:
         "wrong CA": f"schemahub serve: error: TLS with Kafka at {bootstrap} failed: ",
         "unreachable bootstrap": f"schemahub serve: error: Cannot reach Kafka at {bootstrap}: ",
         "denied topic": f"schemahub serve: error: Kafka denies user {LIMITED[0]} access to topic {topic} ",
+        "untrusted client certificate": f"schemahub serve: error: TLS with Kafka at {bootstrap} failed: ",
+        "host the certificate does not name": f"schemahub serve: error: TLS with Kafka at {bootstrap} failed: ",
     }[mistake]
     assert line.startswith(expected), line
     hint = {
@@ -108,8 +125,12 @@ def test_each_mistake_is_one_line_and_no_secret(secured: KafkaCluster, tmp_path:
         "wrong CA": "Check ssl.ca.location",  # after librdkafka's words, which vary by timing
         "unreachable bootstrap": "Connection refused",
         "denied topic": "Topic authorization failed",
+        "untrusted client certificate": "bad certificate",  # the broker's TLS alert
+        "host the certificate does not name": "Check ssl.ca.location",  # (librdkafka's words vary by timing)
     }[mistake]
     assert hint in line, line
+    if "TLS" in expected:
+        assert "name the host in the bootstrap address, and ssl.certificate.location and ssl.key.location" in line
 
 
 # -- a cluster of three, configured three ways --------------------------------------------------
@@ -125,9 +146,20 @@ def _jks_truststore(ca: Path, path: Path, password: str) -> Path:
     return path
 
 
+def _pkcs12_keystore(certificate: tuple[Path, Path], path: Path, password: str) -> Path:
+    cert, key = certificate
+    private = serialization.load_pem_private_key(key.read_bytes(), None)
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"client", private, x509.load_pem_x509_certificate(cert.read_bytes()),  # type: ignore[arg-type]
+        None, serialization.BestAvailableEncryption(password.encode())))
+    return path
+
+
 def _confluent_properties(path: Path, cluster: KafkaCluster, topic: str, group: str, port: int) -> Path:
     """A Confluent schema-registry.properties for the SASL_SSL listener, with properties schemahub ignores."""
-    truststore = _jks_truststore(cluster.sasl_ssl.ca_file, path.with_name("truststore.jks"), "trust-pass")  # type: ignore[union-attr]
+    assert cluster.sasl_ssl is not None and cluster.sasl_ssl.client_certificate is not None
+    truststore = _jks_truststore(cluster.sasl_ssl.ca_file, path.with_name("truststore.jks"), "trust-pass")
+    keystore = _pkcs12_keystore(cluster.sasl_ssl.client_certificate, path.with_name("keystore.p12"), "key-pass")
     path.write_text(
         "# Confluent Schema Registry, as an operator wrote it\n"
         f"listeners=http://127.0.0.1:{port}\n"
@@ -140,6 +172,9 @@ def _confluent_properties(path: Path, cluster: KafkaCluster, topic: str, group: 
         f"kafkastore.ssl.truststore.location={truststore}\n"
         "kafkastore.ssl.truststore.password=trust-pass\n"
         "kafkastore.ssl.truststore.type=JKS\n"
+        f"kafkastore.ssl.keystore.location={keystore}\n"
+        "kafkastore.ssl.keystore.password=key-pass\n"
+        "kafkastore.ssl.keystore.type=PKCS12\n"
         f"kafkastore.topic={topic}\n"
         "kafkastore.topic.replication.factor=1\n"
         f"schema.registry.group.id={group}\n"
@@ -235,7 +270,8 @@ def test_three_instances_over_sasl_ssl(secured: KafkaCluster, tmp_path: Path, se
     for server, secret in zip(servers, ("admin-secret", plain["sasl.password"], oauth["sasl.oauthbearer.client.secret"]),
                               strict=True):
         text = server.log_path.read_text()
-        assert secret not in text and "trust-pass" not in text
+        assert secret not in text and "trust-pass" not in text and "key-pass" not in text
+        assert "-----BEGIN" not in text  # (the keystore's key and the certificates, as PEM text)
         assert "password=***" in text or "secret=***" in text  # the settings in effect, secrets hidden
 
 

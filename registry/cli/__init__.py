@@ -103,8 +103,9 @@ def _hint(exc: Exception, command: str) -> str:
     if isinstance(exc, KafkaLoginRefused):
         return ". Check sasl.mechanism, sasl.username and sasl.password (--kafka-config, SCHEMAHUB_KAFKA_SASL_*)."
     if isinstance(exc, KafkaTlsFailed):
-        return (". Check ssl.ca.location (the CA that signed the brokers' certificates) and the client "
-                "certificate, if the brokers ask for one (--kafka-config, SCHEMAHUB_KAFKA_SSL_*).")
+        return (". Check ssl.ca.location (the CA that signed the brokers' certificates), that those certificates "
+                "name the host in the bootstrap address, and ssl.certificate.location and ssl.key.location if the "
+                "brokers ask for a client certificate (--kafka-config, SCHEMAHUB_KAFKA_SSL_*).")
     if isinstance(exc, KafkaSettingsInvalid):
         return ". Check --kafka-config and the SCHEMAHUB_KAFKA_* variables."
     if not isinstance(exc, KafkaUnreachable):

@@ -8,7 +8,8 @@ listener beside the plaintext one: SCRAM-SHA-512 and SCRAM-SHA-256 users (made
 when the storage is formatted), PLAIN users (in the listener's JAAS
 configuration), OAUTHBEARER clients (tokens from a
 :class:`~registry.devkafka.oauth.DevIdentityProvider`, checked by the broker
-against its JWKS), the broker's certificate and key, and ACLs enforced
+against its JWKS), the broker's certificate and key, a client certificate
+required of every client (mutual TLS, as on clusters that ask for both), and ACLs enforced
 (``StandardAuthorizer``: a resource without ACLs stays open to everyone, so a
 test denies what it wants denied). :meth:`SaslSsl.client_settings` are the
 librdkafka settings of a client of that listener.
@@ -108,17 +109,20 @@ class SaslSsl:
     super_users: tuple[str, ...] = ("ANONYMOUS", ADMIN[0])
     ca: CertificateAuthority | None = None
     keystore: Path | None = None
+    client_certificate: tuple[Path, Path] | None = None  # PEM certificate and key the clients present
     identity_provider: DevIdentityProvider | None = None
 
     def prepare(self, directory: Path, host: str) -> None:
-        """Make the CA and the broker's certificate (for ``host`` and ``localhost``); start the
-        identity provider of the OAUTHBEARER clients."""
+        """Make the CA, the broker's certificate (for ``host`` only: a client that reaches it by
+        another name fails hostname verification) and the clients' certificate; start the identity
+        provider of the OAUTHBEARER clients."""
         self.identity_provider = DevIdentityProvider(self.oauth_clients, [KAFKA_AUDIENCE])
         self.ca = CertificateAuthority(directory / "tls")
-        cert, key = self.ca.issue("broker", hosts=(host, "localhost"))
+        cert, key = self.ca.issue("broker", hosts=(host,))
         self.keystore = directory / "tls" / "broker-keystore.pem"  # Kafka's PEM keystore: key, then chain
         self.keystore.write_bytes(key.read_bytes() + cert.read_bytes())
         self.keystore.chmod(0o600)
+        self.client_certificate = self.ca.issue("client", client=True)
 
     @property
     def ca_file(self) -> Path:
@@ -150,7 +154,9 @@ class SaslSsl:
             "sasl.oauthbearer.expected.issuer": self.identity_provider.issuer,
             "ssl.keystore.type": "PEM",
             "ssl.keystore.location": str(self.keystore),
-            "ssl.client.auth": "none",
+            f"listener.name.{name}.ssl.client.auth": "required",  # (a SASL_SSL listener ignores ssl.client.auth)
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(self.ca_file),
             "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
             "allow.everyone.if.no.acl.found": "true",
             "super.users": ";".join(f"User:{user}" for user in self.super_users),
@@ -174,9 +180,13 @@ class SaslSsl:
     ) -> dict[str, str]:
         """librdkafka settings of a client logging in as ``user`` on ``bootstrap`` (this listener): a
         SCRAM or PLAIN user (``admin`` by default), or an OAUTHBEARER client (``svc-kafka`` by default)
-        fetching its tokens from the identity provider."""
+        fetching its tokens from the identity provider; every client presents the clients' certificate."""
+        if self.client_certificate is None:
+            raise RuntimeError("the listener has not been prepared")
+        cert, key = self.client_certificate
         settings = {"bootstrap.servers": bootstrap, "security.protocol": LISTENER, "sasl.mechanism": mechanism,
-                    "ssl.ca.location": str(self.ca_file)}
+                    "ssl.ca.location": str(self.ca_file), "ssl.certificate.location": str(cert),
+                    "ssl.key.location": str(key)}
         if mechanism == "OAUTHBEARER":
             assert self.identity_provider is not None
             client = user or OAUTH_CLIENT[0]

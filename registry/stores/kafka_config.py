@@ -90,7 +90,8 @@ class KafkaLoginRefused(KafkaConnectError):
 
 
 class KafkaTlsFailed(KafkaConnectError):
-    """The TLS handshake failed: most often a broker certificate the configured CA did not sign."""
+    """TLS with the brokers failed: a broker certificate the configured CA did not sign or that does not
+    name the host reached, or a client certificate the broker refused (none, or one it does not trust)."""
 
 
 class KafkaSettingsInvalid(KafkaConnectError):
@@ -108,12 +109,21 @@ def is_secret(name: str) -> bool:
 
 
 def shown(settings: Mapping[str, Any]) -> str:
-    """``name=value`` of each plain setting, secrets as ``***``: what a log line may say."""
+    """``name=value`` of each plain setting, secrets as ``***`` and PEM text as the number of its
+    blocks: what a (one-line) log line may say."""
     return ", ".join(
-        f"{name}={'***' if is_secret(name) else value}"
+        f"{name}={_shown_value(name, value)}"
         for name, value in sorted(settings.items())
         if isinstance(value, (str, int, float, bool))
     )
+
+
+def _shown_value(name: str, value: object) -> object:
+    if is_secret(name):
+        return "***"
+    if isinstance(value, str) and "-----BEGIN " in value:
+        return f"<PEM, {value.count('-----BEGIN ')} block(s)>"
+    return value
 
 
 def redact(text: str, settings: Mapping[str, Any]) -> str:
@@ -131,14 +141,18 @@ def client_config(bootstrap: str, overrides: Mapping[str, Any] | None = None) ->
 
 
 class _LastClientLine(logging.Handler):
-    """Keeps the last line a client logged at WARNING or above: the reason a connection failed."""
+    """Keeps the last line a client logged at WARNING or above (the reason a connection failed),
+    and the last that told of a TLS alert from a broker (the connection's end may come after it)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.text: str | None = None
+        self.tls_alert: str | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         self.text = _BROKER_PREFIX.sub("", _AFTER.sub("", client_message(record))).strip()
+        if _TLS_ALERT in self.text:
+            self.tls_alert = self.text
 
 
 _AFTER = re.compile(r"\s*\(after \d+ms in state [A-Z_]+[^)]*\)")
@@ -146,6 +160,9 @@ _BROKER_PREFIX = re.compile(r"^\S+/(?:bootstrap|\d+): ")
 _GIVE_UP_CODES = frozenset(
     {KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE, KafkaError._AUTHENTICATION, KafkaError._SSL}
 )
+# A broker that refuses the client's certificate (none, or one its CA did not sign) says so in a TLS
+# alert after the handshake: librdkafka then reports a failed receive, not an SSL error.
+_TLS_ALERT = "SSL alert number"
 ATTEMPT_SECONDS = 10.0  # how long to try without --kafka-wait, unless every broker refused at once
 
 
@@ -155,7 +172,7 @@ def reach_cluster(config: Mapping[str, Any], wait: float = 0.0) -> None:
     Without ``wait``, give up as soon as every bootstrap broker has failed (or
     after :data:`ATTEMPT_SECONDS`); with it, keep trying that long and say so
     every few seconds. Giving up raises :class:`KafkaLoginRefused` or
-    :class:`KafkaTlsFailed` when that is why, else :class:`KafkaUnreachable`;
+    :class:`KafkaTlsFailed` (a failed handshake, or a TLS alert from the broker) when that is why, else :class:`KafkaUnreachable`;
     the one-line message names the bootstrap servers and the client's last
     error. A setting librdkafka refuses raises :class:`KafkaSettingsInvalid`.
     """
@@ -181,14 +198,14 @@ def reach_cluster(config: Mapping[str, Any], wait: float = 0.0) -> None:
         except KafkaException as exc:
             reason = exc.args[0].str()
         admin.poll(0)  # serves error_cb and the log lines
-        reason = redact(last_line.text or reason, config)
+        reason = redact(last_line.tls_alert or last_line.text or reason, config)
         codes = {err.code() for err in errors}
         hopeless = bool(codes & _GIVE_UP_CODES)
         now = time.monotonic()
         if now >= deadline and (hopeless or now - started >= ATTEMPT_SECONDS):
             if KafkaError._AUTHENTICATION in codes:
                 raise KafkaLoginRefused(f"Kafka at {bootstrap} refused the login: {reason}")
-            if KafkaError._SSL in codes:
+            if KafkaError._SSL in codes or last_line.tls_alert:
                 raise KafkaTlsFailed(f"TLS with Kafka at {bootstrap} failed: {reason}")
             raise KafkaUnreachable(f"Cannot reach Kafka at {bootstrap}: {reason}")
         if now >= next_warning and deadline > now:
