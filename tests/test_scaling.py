@@ -107,7 +107,7 @@ def test_a_file_of_the_one_table_layout_is_migrated_in_place(tmp_path: Path) -> 
     with sqlite3.connect(db) as conn:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert "schemas" not in tables and {"contents", "subjects", "versions"} <= tables
-        assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (4,)
         assert conn.execute("SELECT count(*) FROM contents").fetchone() == (5,)  # base shared, +meta, +ref, +fresh
     conn.close()
     reopened = Registry(SQLiteStore(db))

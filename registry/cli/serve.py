@@ -114,12 +114,17 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) is None:
             setattr(args, name, default)
     security = security_settings(args)
-    registry = Registry(
-        open_store(args), default_level=args.default_compatibility, mode_mutability=args.mode_mutability
-    )
-    # The replayed state is millions of long-lived objects: out of the collector's sight, a
-    # full collection never walks them (a pause that would grow with the registry).
-    gc.freeze()
+    # The replayed state is millions of long-lived objects, none of them cyclic: the collector
+    # stays off until they are built, then they are out of its sight (frozen), so neither the
+    # start nor a full collection later walks them (a pause that would grow with the registry).
+    gc.disable()
+    try:
+        registry = Registry(
+            open_store(args), default_level=args.default_compatibility, mode_mutability=args.mode_mutability
+        )
+    finally:
+        gc.freeze()
+        gc.enable()
     app = create_app(registry, ui=not args.no_ui, **security.app_kwargs)
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.log_level.lower(),

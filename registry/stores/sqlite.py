@@ -6,7 +6,8 @@ the tables inside one transaction, committed with ``synchronous=FULL`` before
 
 - ``contents``: one row per distinct schema (type, text, references, metadata,
   rule set) with its content key, text key and guid, computed once when first
-  written;
+  written; an index holds every column but the text (``contents_keys``), so
+  start-up reads it without reading the texts' pages;
 - ``subjects``: one row per subject name;
 - ``versions``: (subject, version) -> id, content, deleted, ts.
 
@@ -26,7 +27,8 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import groupby
+from functools import partial
+from itertools import groupby, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -52,7 +54,7 @@ from .records import (
     SubjectVersions,
 )
 
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 TEXT_CACHE_CHARS = 8 * 1024 * 1024
 COMPILED_PENDING_BYTES = 64 * 1024 * 1024
 
@@ -80,6 +82,9 @@ CREATE TABLE IF NOT EXISTS versions (
     PRIMARY KEY (subject, version)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS versions_by_content ON versions (content);
+CREATE INDEX IF NOT EXISTS contents_keys ON contents (
+    schema_type, key, guid, text_key, references_json, metadata_json, rule_set_json
+);
 CREATE TABLE IF NOT EXISTS configs (key TEXT PRIMARY KEY, config_json TEXT);
 CREATE TABLE IF NOT EXISTS modes (key TEXT PRIMARY KEY, mode TEXT);
 CREATE TABLE IF NOT EXISTS contexts (context TEXT PRIMARY KEY);
@@ -300,17 +305,31 @@ class SQLiteStore(Store):
             yield SchemaRecord(subject, version, schema_id, content, deleted == 1, ts)
 
     def _contents(self) -> dict[int, Content]:
-        """Every content by row, its text left in the file."""
-        types: dict[str, str] = {}
+        """Every content by row, its text left in the file. Those of nothing but a type and a
+        text (nearly all) are made a column at a time, without a Python step per row."""
         texts = self._source
-        new, content = tuple.__new__, Content
         found: dict[int, Content] = {}
+        make = partial(tuple.__new__, Content)
+        types = [sys.intern(t) for (t,) in self._conn.execute("SELECT DISTINCT schema_type FROM contents")]
+        for schema_type in types:
+            rows = self._conn.execute(
+                "SELECT row, key, guid FROM contents WHERE schema_type = ? AND text_key IS NULL AND "
+                "references_json IS NULL AND metadata_json IS NULL AND rule_set_json IS NULL", (schema_type,)
+            ).fetchall()
+            if rows:
+                numbers, keys, guids = zip(*rows, strict=True)
+                fields = zip(repeat(schema_type), repeat(()), repeat(None), repeat(None), keys, keys, guids,
+                             repeat(None), repeat(texts), numbers, strict=False)
+                found.update(zip(numbers, map(make, fields), strict=True))
+        interned = {t: t for t in types}
+        new, content = tuple.__new__, Content
         for row, key, text_key, guid, schema_type, refs, metadata, rule_set in self._conn.execute(
             "SELECT row, key, text_key, guid, schema_type, references_json, metadata_json, rule_set_json "
-            "FROM contents"
+            "FROM contents WHERE text_key IS NOT NULL OR references_json IS NOT NULL OR metadata_json IS NOT NULL "
+            "OR rule_set_json IS NOT NULL"
         ):
             found[row] = new(content, (
-                types.get(schema_type) or types.setdefault(schema_type, sys.intern(schema_type)),
+                interned.get(schema_type, schema_type),
                 _references(refs) if refs else (),
                 _loads(metadata) if metadata else None,
                 _loads(rule_set) if rule_set else None,
