@@ -73,6 +73,8 @@ def validate_config_subject(subject: str) -> QualifiedSubject:
 
 
 def context_of(subject: str) -> str:
+    if not subject.startswith(":"):
+        return DEFAULT_CONTEXT  # (nearly every subject: a replay asks for each)
     return parse_subject(subject).context
 
 

@@ -382,9 +382,10 @@ class KafkaStore(Store):
             log.exception("cannot apply %s offset %d", self.topic, offset)
 
     def _on_uncommitted(self, offset: int, key: bytes | None, value: bytes | None) -> None:
-        """Bind what Confluent's reader would bind, aborted records included (and refuse what it refuses)."""
+        """Bind what Confluent's reader would bind, aborted records included (and refuse what it refuses).
+        During the replay it shares the committed reader's pool: each content's keys derived once."""
         try:
-            record = decode(key, value)
+            record = decode(key, value, self._contents)
         except RecordFormatError:
             return
         if record is not None and not (isinstance(record, SchemaRecord) and self._seen.conflict(record)):

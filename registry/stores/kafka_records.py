@@ -224,7 +224,8 @@ def _schema(k: dict, value: bytes | None, contents: ContentPool | None = None) -
         return SchemaTombstone(subject, k["version"])
     v = _json_object(value, "SCHEMA value")
     try:
-        refs = tuple(Reference(str(r["name"]), str(r["subject"]), int(r["version"])) for r in v.get("references") or ())
+        listed = v.get("references")
+        refs = tuple(Reference(str(r["name"]), str(r["subject"]), int(r["version"])) for r in listed) if listed else ()
         content = (contents or ContentPool()).content(
             str(v.get("schemaType") or DEFAULT_SCHEMA_TYPE).upper(),
             str(v["schema"]),

@@ -111,16 +111,21 @@ class Content(NamedTuple):
         return f"Content({self.schema_type}, guid={self.guid})"
 
 
+_NOTHING_ELSE = _utf8(_stable_json([[], None, None]))
+"""The rest of a content with no references, metadata or rule set, as :func:`content_key` digests it."""
+
+
 def content_key(
     schema_type: str, schema: str, references: tuple[Reference, ...], metadata: dict | None, rule_set: dict | None
 ) -> bytes:
     """SHA-256 over the type, the text and the stable JSON of the rest, each length-prefixed."""
     digest = hashlib.sha256()
-    for part in (
-        _utf8(schema_type),
-        _utf8(schema),
-        _utf8(_stable_json([[r.to_json() for r in references], metadata or None, rule_set or None])),
-    ):
+    rest = (
+        _utf8(_stable_json([[r.to_json() for r in references], metadata or None, rule_set or None]))
+        if references or metadata or rule_set
+        else _NOTHING_ELSE
+    )
+    for part in (_utf8(schema_type), _utf8(schema), rest):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.digest()
