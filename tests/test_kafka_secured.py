@@ -10,7 +10,7 @@ The listener requires a client certificate (mutual TLS) besides the SASL login.
   three ways (Confluent's ``schema-registry.properties`` with a JKS truststore, a PKCS12 keystore
   and a SCRAM-SHA-512 JAAS configuration; ``--kafka-config`` with SASL PLAIN; ``SCHEMAHUB_KAFKA_*`` variables with
   OAUTHBEARER tokens from a token endpoint, which the broker checks against the identity provider's
-  JWKS): writes forwarded to the leader, a ``kill -9`` of the leader, every write everywhere,
+  JWKS); the topic created by the first, checked and reported by the others: writes forwarded to the leader, a ``kill -9`` of the leader, every write everywhere,
   ``/v1/metadata/id`` naming the Kafka cluster and the group; ignored properties listed, no secret
   in any log.
 * A serde producer → consumer round trip and a streams application over SASL_SSL.
@@ -222,7 +222,8 @@ def test_three_instances_over_sasl_ssl(secured: KafkaCluster, tmp_path: Path, se
     config = _settings_file(tmp_path / "kafka.properties", plain)
     servers.append(RegistryServer(
         tmp_path / "b.db", extra_args=("--kafka", settings["bootstrap.servers"], "--kafka-config", str(config),
-                                       "--topic", topic, "--group-id", group, "--log-level", "info"),
+                                       "--topic", topic, "--group-id", group, "--log-level", "info",
+                                       "--topic-replication-factor", "3", "--topic-min-isr", "2"),
     ).start(timeout=60))
     variables = {f"SCHEMAHUB_KAFKA_{name.upper().replace('.', '_')}": value
                  for name, value in oauth.items() if name != "bootstrap.servers"}
@@ -267,6 +268,11 @@ def test_three_instances_over_sasl_ssl(secured: KafkaCluster, tmp_path: Path, se
     assert any("ignoring confluent.license: a Confluent Platform (commercial) feature" in line for line in ignored)
     assert any("ignoring some.unknown.setting: not a setting schemahub knows" in line for line in ignored)
     assert len(ignored) == 3, ignored
+    assert f"created topic {topic}: 1 partition, replication factor 1, min.insync.replicas 1" in log
+    follower_log = servers[1].log_path.read_text()  # B asked for more than the topic A created has
+    assert f"using topic {topic}: 1 partition, replication factor 1, min.insync.replicas 1" in follower_log
+    assert f"the replication factor of topic {topic} is 1, less than the 3 asked for" in follower_log
+    assert f"topic {topic} has min.insync.replicas=1, not the 2 asked for" in follower_log
     for server, secret in zip(servers, ("admin-secret", plain["sasl.password"], oauth["sasl.oauthbearer.client.secret"]),
                               strict=True):
         text = server.log_path.read_text()

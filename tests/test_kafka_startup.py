@@ -51,6 +51,13 @@ def test_a_setting_librdkafka_refuses_is_one_line_without_secrets(tmp_path: Path
     assert line.startswith(f"schemahub serve: error: Kafka client settings: {expected}"), line
     assert "Check --kafka-config and the SCHEMAHUB_KAFKA_* variables" in line and "hunter2" not in line
 
+
+def test_topic_settings_that_cannot_work_are_one_line() -> None:
+    line = _one_line(_serve("--kafka", f"127.0.0.1:{free_port()}", "--topic-replication-factor", "2",
+                            "--topic-min-isr", "3"))
+    assert line == ("schemahub serve: error: --topic-replication-factor, --topic-min-isr: min.insync.replicas 3 is "
+                    "more than the replication factor 2: no write could succeed"), line
+
 def test_waiting_for_kafka_says_so_then_gives_up() -> None:
     done = _serve("--kafka", f"127.0.0.1:{free_port()}", "--kafka-wait", "2")
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr

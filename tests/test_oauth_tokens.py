@@ -7,6 +7,7 @@ an identity provider that stops answering."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -138,6 +139,23 @@ def test_confluent_and_our_clients_with_oauthbearer(idp: IdentityProvider, regis
     with pytest.raises(Exception, match="40301|403"):
         ConfluentAvroSerializer(ConfluentClient(deny), ORDER)({"id": 1}, SerializationContext("orders-x", MessageField.VALUE))
 
+
+
+def test_claims_named_as_the_identity_provider_names_them(idp: IdentityProvider) -> None:
+    """--oauth-principal-claim and --oauth-groups-claim as a Keycloak realm needs them (a nested roles
+    claim); --oauth-leeway 0; --oauth-algorithms refuses a shared-secret algorithm (key confusion)."""
+    from registry.access.tokens import Identity, InvalidToken, TokenSettings, TokenVerifier
+
+    verifier = TokenVerifier(TokenSettings(idp.jwks_url, ISSUER, AUDIENCE, leeway=0,
+                                           principal_claim="preferred_username", groups_claim="realm_access.roles"))
+    token = idp.token(sub="6f1c", preferred_username="alice", realm_access={"roles": ["orders-writers"]})
+    assert asyncio.run(verifier.verify(token)) == Identity("alice", frozenset({"orders-writers"}))
+    with pytest.raises(InvalidToken, match="names no principal"):
+        asyncio.run(verifier.verify(idp.token()))
+    with pytest.raises(InvalidToken, match="expired"):
+        asyncio.run(verifier.verify(idp.token(preferred_username="alice", exp=int(time.time()) - 2)))
+    with pytest.raises(ValueError, match="HS256 cannot be used with a JWKS"):
+        TokenSettings(idp.jwks_url, ISSUER, AUDIENCE, algorithms=("RS256", "HS256"))
 
 def test_an_identity_provider_that_stops_answering_is_a_503(idp: IdentityProvider, registry: SecureServer,
                                                           tmp_path: Path) -> None:
