@@ -522,7 +522,7 @@ class KafkaStore(Store):
                 "enable.auto.commit": False,
                 "auto.offset.reset": "latest",
                 "session.timeout.ms": self.session_timeout_ms,
-                "heartbeat.interval.ms": max(300, self.session_timeout_ms // 10),  # members see a rebalance soon
+                "heartbeat.interval.ms": max(100, self.session_timeout_ms // 20),  # members see a rebalance soon
                 "partition.assignment.strategy": "cooperative-sticky",  # joins do not move leadership
                 "client.id": f"schemahub-{self.instance[:8]}",
             }

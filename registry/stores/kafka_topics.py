@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, TopicMetadata
+from confluent_kafka.admin import AdminClient, ConfigEntry, ConfigResource, NewTopic, TopicMetadata
 
 from ..errors import StoreError
 
@@ -78,13 +78,7 @@ def ensure_topic(admin: AdminClient, name: str, settings: TopicSettings, princip
             f"Topic {name} has {partitions} partitions; the schema store needs exactly 1 partition "
             "(a single ordered log). Use another topic or recreate it with 1 partition."
         )
-    resource = ConfigResource("topic", name)
-    try:
-        configs = admin.describe_configs([resource])[resource].result(timeout=30)
-    except KafkaException as exc:
-        if exc.args[0].code() in _DENIED:
-            raise _denied(name, principal, exc.args[0]) from None
-        raise StoreError(f"Cannot read the configuration of topic {name}: {exc.args[0].str()}") from None
+    configs = _configs(admin, name, principal)
     policy = configs["cleanup.policy"].value if "cleanup.policy" in configs else None
     if policy != "compact":
         raise StoreError(
@@ -92,7 +86,7 @@ def ensure_topic(admin: AdminClient, name: str, settings: TopicSettings, princip
             "(otherwise retention deletes schemas). Change the topic config or use another topic."
         )
     replication = len(found.partitions[0].replicas)
-    min_isr = int(configs["min.insync.replicas"].value) if "min.insync.replicas" in configs else 1
+    min_isr = int(configs["min.insync.replicas"].value or 1) if "min.insync.replicas" in configs else 1
     log.info(
         "%s topic %s: 1 partition, replication factor %d, min.insync.replicas %d, cleanup.policy compact",
         "created" if created else "using", name, replication, min_isr,
@@ -121,6 +115,23 @@ def _described(admin: AdminClient, name: str) -> TopicMetadata:
         found = admin.list_topics(topic=name, timeout=15).topics[name]
         if found.error is None or found.error.code() not in _SETTLING or time.monotonic() > deadline:
             return found
+        time.sleep(0.1)
+
+
+def _configs(admin: AdminClient, name: str, principal: str | None) -> dict[str, ConfigEntry]:
+    """The topic's configuration; the broker asked may not know a topic created a moment ago (or while
+    a broker is down) yet, so an unknown topic is asked about again for a while."""
+    resource = ConfigResource("topic", name)
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        try:
+            return dict(admin.describe_configs([resource])[resource].result(timeout=30))
+        except KafkaException as exc:
+            err = exc.args[0]
+            if err.code() in _DENIED:
+                raise _denied(name, principal, err) from None
+            if err.code() not in _SETTLING or time.monotonic() > deadline:
+                raise StoreError(f"Cannot read the configuration of topic {name}: {err.str()}") from None
         time.sleep(0.1)
 
 
