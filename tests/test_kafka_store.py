@@ -10,7 +10,7 @@ import json
 import time
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from registry.errors import LeaderNotKnown, LeadershipLost, SchemaNotFound, StoreError
@@ -254,6 +254,42 @@ def test_a_fenced_leader_cannot_append(kafka_bootstrap: str) -> None:
         # the retry lands on the version and id the fenced attempt reserved
         again = reg.register("t", RegisterRequest(AVRO_B))
         assert (again.version, again.id) == (1, 2)
+
+
+class _FatalOnPoll:
+    """A leader's producer whose next poll raises the fatal error librdkafka raises there when, after a
+    lost broker, the end of a transaction was refused (INVALID_TXN_STATE)."""
+
+    def __init__(self, producer: Producer) -> None:
+        self.producer = producer
+        self.raised = False
+
+    def poll(self, timeout: float = -1) -> int:
+        if not self.raised:
+            self.raised = True
+            raise KafkaException(KafkaError(KafkaError.INVALID_TXN_STATE, "Failed to end transaction", fatal=True))
+        return self.producer.poll(timeout)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.producer, name)
+
+
+def test_a_fatal_producer_error_between_writes_takes_leadership_again(kafka_bootstrap: str) -> None:
+    """The election loop polls the leader's producer between writes: a fatal error raised there retires
+    the producer and the store leads again with a new one (it used to end the election thread: no
+    leader ever again)."""
+    with kafka_registry(kafka_bootstrap) as reg:
+        store = reg.store
+        assert isinstance(store, KafkaStore)
+        reg.register("s", RegisterRequest(AVRO_A))
+        with store._cond:
+            failing = _FatalOnPoll(store._producer)  # type: ignore[arg-type]
+            store._producer = failing  # type: ignore[assignment]
+        deadline = time.monotonic() + 30
+        while not (failing.raised and store.is_leader() and store._producer is not failing):
+            assert time.monotonic() < deadline, "no leader with a new producer"
+            time.sleep(0.01)
+        assert reg.register("t", RegisterRequest(AVRO_B)).version == 1
 
 
 def test_writes_need_leadership(kafka_bootstrap: str) -> None:

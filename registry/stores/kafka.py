@@ -567,9 +567,18 @@ class KafkaStore(Store):
             try:
                 producer = self._producer
                 if producer is not None:
-                    producer.poll(0)
+                    self._serve(producer)
             finally:
                 self._write_lock.release()
+
+    def _serve(self, producer: Producer) -> None:
+        """Serve the producer's callbacks (its log lines). A fatal error is raised here too (e.g. the
+        end of a transaction refused after a lost broker): leadership is taken again with a new producer
+        while the group assigns us, instead of the error ending the calling thread."""
+        try:
+            producer.poll(0)
+        except KafkaException as exc:
+            self._renew_producer(producer, f"producer failed: {exc.args[0].str()}")
 
     def _stalled(self) -> bool:
         """Whether the election loop has not run for longer than the group session (the process was
@@ -829,7 +838,7 @@ class KafkaStore(Store):
                 self._commit_transaction(producer)
             except KafkaException as exc:
                 raise self._write_failed(producer, exc.args[0]) from None
-            producer.poll(0)  # serves its log lines
+            self._serve(producer)
             if failures or not (offsets or key_offsets):
                 raise StoreError(f"Error while writing to {self.topic}: {failures[0] if failures else 'no offset'}")
             if offsets and not self._wait_position(max(offsets) + 1, self.write_timeout):
