@@ -851,10 +851,19 @@ class KafkaStore(Store):
         in time), with the same producer: a second producer of the transactional id would only
         contend with it at the coordinator."""
         unfinished, self._unfinished = self._unfinished, None
-        if unfinished == "abort":
-            producer.abort_transaction(self.write_timeout)
-        elif unfinished == "commit":
-            self._commit_transaction(producer)
+        try:
+            if unfinished == "abort":
+                producer.abort_transaction(self.write_timeout)
+            elif unfinished == "commit":
+                self._commit_transaction(producer)
+        except KafkaException as exc:
+            err = exc.args[0]
+            if unfinished == "abort" and err.retriable() and not err.fatal():
+                # (e.g. its markers wait for a lost broker's partitions to move): the next write calls
+                # it again; committing instead would conflict with the abort in progress
+                self._leave_open(producer, "abort")
+                raise StoreTimeout(f"Write to {self.topic} timed out finishing an earlier abort: {err.str()}") from None
+            raise
 
     def _commit_transaction(self, producer: Producer) -> None:
         """Commit, resuming a commit that timed out while there is time left, and at least once
