@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import cpu_slots
 from .stores.records import ContextRecord, Record, SchemaRecord
 from .subjects import context_of, resolve_reference_subject
 
@@ -107,12 +106,7 @@ class GroupCommit:
 
     def wait(self, write: Write) -> None:
         """Return once ``write`` is durable and applied (appending it, and the writes queued
-        with it, when no append is under way); raise what the append raised. The caller's
-        CPU slot is free meanwhile (:func:`registry.cpu_slots.waiting`)."""
-        with cpu_slots.waiting():
-            self._wait(write)
-
-    def _wait(self, write: Write) -> None:
+        with it, when no append is under way); raise what the append raised."""
         with self._cond:
             while not write.done:
                 if not self._appending:  # ``write`` is still queued: append it and its company

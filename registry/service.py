@@ -310,6 +310,22 @@ class Registry:
         force: bool = False,
         caller: Caller = ANYONE,
     ) -> SchemaRecord:
+        record, write = self.register_queued(subject, request, normalize=normalize, force=force, caller=caller)
+        if write is not None:
+            self.durable(write)
+        return record
+
+    def register_queued(
+        self,
+        subject: str,
+        request: RegisterRequest,
+        *,
+        normalize: bool | None = None,
+        force: bool = False,
+        caller: Caller = ANYONE,
+    ) -> tuple[SchemaRecord, Write | None]:
+        """:meth:`register` up to its wait: the version it answers and, for a new one, its queued
+        write, to pass to :meth:`durable` before answering (the CPU work apart from the wait)."""
         qs = validate_subject(subject)
         qualified = qs.qualified
         validate_rule_set(request.rule_set)
@@ -324,12 +340,13 @@ class Registry:
         parsed, stored, use_normalize = self._prepare(subject, request, normalize, caller)
         existing = self._matching_version(subj, stored, request, deleted=False, normalize=use_normalize)
         if existing is not None and request.id in (None, existing.id) and request.version in (None, existing.version):
-            return existing
+            return existing, None
         with self._commits.deciding(qualified):
-            record, write = self._register_locked(qualified, subject, request, parsed, stored, force)
-        if write is not None:
-            self._commits.wait(write)
-        return record
+            return self._register_locked(qualified, subject, request, parsed, stored, force)
+
+    def durable(self, write: Write) -> None:
+        """Return once ``write`` (from :meth:`register_queued`) is durable and applied."""
+        self._commits.wait(write)
 
     def _register_locked(
         self,

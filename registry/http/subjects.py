@@ -52,14 +52,16 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("POST", "/subjects/{subject}/versions")
     async def register(request: Request, p: dict[str, str]) -> Response:
         body = await api.register_request(request)
-        record = await api.run(
-            registry.register,
+        record, write = await api.run(
+            registry.register_queued,
             p["subject"],
             body,
             normalize=params.optional_flag(request, "normalize"),
             force=params.flag(request, "force"),
             caller=api.caller(request),
         )
+        if write is not None:  # durable before the answer, waiting outside the CPU workers
+            await api.workers.wait(registry.durable, write)
         text = await api.schema_text(request, record, _echo_format(body))
         return api.json(request, registered(record, text))
 
