@@ -71,6 +71,8 @@ log = logging.getLogger("schemahub.kafka")
 
 LEADER_KEY = b"leader"
 ABORT_WAIT = 0.25  # seconds a failed write waits for its abort; the next write finishes it
+SHARED_RECORDS = 100_000  # records one reader decoded during the replay and the other has not read yet, at most
+_UNREAD = object()
 FENCED = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH})
 
 # The leadership term a request was admitted under (set by the HTTP layer):
@@ -98,10 +100,14 @@ class _Bindings:
         """Whether ``record`` binds an id that another version binds to different content
         (as Confluent's ``validateUpdate`` refuses it)."""
         own = (record.subject, record.version)
-        key = record.content_key
+        key = record.content.key
         with self._lock:
-            users = self.users.get((context_of(record.subject), record.id), {})
-            return any(content != key for sv, content in users.items() if sv != own)
+            users = self.users.get((context_of(record.subject), record.id))
+            if users:
+                for bound, content in users.items():
+                    if content != key and bound != own:
+                        return True
+            return False
 
     def max_version(self, subject: str) -> int:
         with self._lock:
@@ -141,9 +147,11 @@ class _Bindings:
     def apply(self, record: Record) -> None:
         with self._lock:
             if isinstance(record, SchemaRecord):
-                self._drop(record.subject, record.version)
+                bound = self.subjects.get(record.subject)
+                if bound is not None and record.version in bound:
+                    self._drop(record.subject, record.version)
                 cid = (context_of(record.subject), record.id)
-                content = record.content_key
+                content = record.content.key
                 self.subjects.setdefault(record.subject, {})[record.version] = (cid, content, record.deleted)
                 self.users.setdefault(cid, {})[(record.subject, record.version)] = content
                 if record.id > self.max_ids.get(cid[0], 0):
@@ -205,6 +213,7 @@ class KafkaStore(Store):
         self._seen = _Bindings()  # every record, aborted ones too, and this leader's write attempts
         self._seen_position = 0  # next offset the uncommitted reader will read
         self._contents: ContentPool | None = None  # during the replay at open
+        self._shared: dict[int, Record | None] | None = None  # during the replay: decoded records by offset
         self._leader: tuple[str | None, str | None] = (None, None)  # announced (url, instance)
         self._term = 0
         self._ready_term: int | None = None
@@ -267,6 +276,7 @@ class KafkaStore(Store):
         # The replay shares equal contents (one key derivation each) and builds millions of
         # objects none of which is cyclic: the collector would walk them again and again.
         self._contents = ContentPool()
+        self._shared = {} if self.leader_eligible else None
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -278,7 +288,7 @@ class KafkaStore(Store):
             started = time.monotonic()
             replayed = self._wait_replayed(end) and self._wait_keys(keys_end, self.init_timeout)
         finally:
-            self._contents = None
+            self._contents = self._shared = None
             if collecting:
                 gc.enable()
         if not replayed:
@@ -357,9 +367,22 @@ class KafkaStore(Store):
             self._seen_position = max(self._seen_position, positions.get(self.topic, 0))
             self._cond.notify_all()
 
+    def _decode(self, offset: int, key: bytes | None, value: bytes | None) -> Record | None:
+        """The record at ``offset``; during the replay both readers read every committed record,
+        and the one reading it second takes what the first decoded."""
+        shared = self._shared
+        if shared is None:
+            return decode(key, value, self._contents)
+        record = shared.pop(offset, _UNREAD)
+        if record is _UNREAD:
+            record = decode(key, value, self._contents)
+            if len(shared) < SHARED_RECORDS:
+                shared[offset] = record
+        return record  # type: ignore[return-value]
+
     def _on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
         try:
-            record = decode(key, value, self._contents)
+            record = self._decode(offset, key, value)
         except RecordFormatError as exc:
             log.warning("skipping %s offset %d: %s", self.topic, offset, exc)
             return
@@ -382,10 +405,9 @@ class KafkaStore(Store):
             log.exception("cannot apply %s offset %d", self.topic, offset)
 
     def _on_uncommitted(self, offset: int, key: bytes | None, value: bytes | None) -> None:
-        """Bind what Confluent's reader would bind, aborted records included (and refuse what it refuses).
-        During the replay it shares the committed reader's pool: each content's keys derived once."""
+        """Bind what Confluent's reader would bind, aborted records included (and refuse what it refuses)."""
         try:
-            record = decode(key, value, self._contents)
+            record = self._decode(offset, key, value)
         except RecordFormatError:
             return
         if record is not None and not (isinstance(record, SchemaRecord) and self._seen.conflict(record)):
