@@ -33,7 +33,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.httpbench import ensure_wrk, run_wrk
+from bench.httpbench import cpu_seconds, ensure_wrk, run_wrk
 from tests.server import RegistryServer, free_port
 
 CEILING_APP = textwrap.dedent(
@@ -128,10 +128,17 @@ def prepare(url: str) -> tuple[int, str]:
 Row = tuple[str, int, dict, dict]
 
 
-def measure_registrations(wrk: str, name: str, url: str, duration: int, ceiling: dict[int, dict]) -> list[Row]:
+def measure_registrations(wrk: str, name: str, server: RegistryServer, duration: int,
+                          ceiling: dict[int, dict]) -> list[Row]:
+    """New registrations at 1 and 8 connections, with the server's CPU time per registration
+    (what the machine's other load does not change much, unlike requests/s)."""
+    assert server.process is not None
     rows = []
     for connections in (1, 8):
-        register = run_wrk(wrk, url, connections, duration, REGISTER_LUA)
+        before = cpu_seconds(server.process.pid)
+        register = run_wrk(wrk, server.url, connections, duration, REGISTER_LUA)
+        done = register["rps"] * duration
+        register["cpu_ms"] = (cpu_seconds(server.process.pid) - before) * 1000 / done if done else float("nan")
         rows.append((f"{name}POST /subjects/{{s}}/versions (new)", connections, register,
                      ceiling.get(connections) or ceiling[1]))
     return rows
@@ -172,7 +179,7 @@ def main() -> None:
                     ceiling.setdefault(connections, result)
                     rows.append((name, connections, result, ceiling[connections]))
             if "sqlite" in args.stores:
-                rows += measure_registrations(wrk, "SQLite: ", server.url, args.duration, ceiling)
+                rows += measure_registrations(wrk, "SQLite: ", server, args.duration, ceiling)
         finally:
             server.stop()
             ceiling_proc.terminate()
@@ -195,18 +202,21 @@ def main() -> None:
                 try:
                     wait_leader(server.url)
                     prepare(server.url)
-                    rows += measure_registrations(wrk, "Kafka: ", server.url, args.duration, ceiling)
+                    rows += measure_registrations(wrk, "Kafka: ", server, args.duration, ceiling)
                 finally:
                     server.stop()
         finally:
             if cluster is not None:
                 cluster.stop()
-    print(f"{'scenario':48} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs ceiling':>10} {'non-2xx':>8}")
+    print(f"load average {os.getloadavg()[0]:.1f} (1 min)")
+    print(f"{'scenario':48} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs ceiling':>10} {'non-2xx':>8} "
+          f"{'server CPU ms/req':>17}")
     for name, connections, result, base in rows:
         ratio = result["rps"] / base["rps"]
+        cpu = f"{result['cpu_ms']:.2f}" if "cpu_ms" in result else ""
         print(
             f"{name:48} {connections:>5} {result['rps']:>9.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
-            f"{ratio:>9.2f}x {result['errors']:>8}"
+            f"{ratio:>9.2f}x {result['errors']:>8} {cpu:>17}"
         )
 
 
