@@ -32,7 +32,8 @@ def parse_latency(text: str) -> float:
 
 
 def run_wrk(wrk: str, url: str, connections: int, duration: int, script: str | None = None) -> dict:
-    """One wrk run (one thread): requests/s, p50 and p99 latency (ms), non-2xx answers."""
+    """One wrk run (one thread): requests/s, p50 and p99 latency (ms), non-2xx answers, and the
+    machine's load average (1 minute) when it ended: the other work these figures shared the cores with."""
     cmd = [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     script_file = None
     if script:
@@ -54,6 +55,7 @@ def run_wrk(wrk: str, url: str, connections: int, duration: int, script: str | N
         "p50": parse_latency(p50.group(1)) if p50 else float("nan"),
         "p99": parse_latency(p99.group(1)) if p99 else float("nan"),
         "errors": int(non2xx.group(1)) if non2xx else 0,
+        "load": os.getloadavg()[0],
     }
 
 

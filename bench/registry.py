@@ -208,15 +208,14 @@ def main() -> None:
         finally:
             if cluster is not None:
                 cluster.stop()
-    print(f"load average {os.getloadavg()[0]:.1f} (1 min)")
     print(f"{'scenario':48} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs ceiling':>10} {'non-2xx':>8} "
-          f"{'server CPU ms/req':>17}")
+          f"{'server CPU ms/req':>17} {'load':>5}")
     for name, connections, result, base in rows:
         ratio = result["rps"] / base["rps"]
         cpu = f"{result['cpu_ms']:.2f}" if "cpu_ms" in result else ""
         print(
             f"{name:48} {connections:>5} {result['rps']:>9.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
-            f"{ratio:>9.2f}x {result['errors']:>8} {cpu:>17}"
+            f"{ratio:>9.2f}x {result['errors']:>8} {cpu:>17} {result['load']:>5.1f}"
         )
 
 

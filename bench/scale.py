@@ -324,6 +324,8 @@ class Figures:
     rows: list[tuple[str, str, str]] = field(default_factory=list)
 
     def add(self, store: str, what: str, value: str) -> None:
+        """A figure, with the machine's load average (1 minute) when it was taken."""
+        value = f"{value}  [load {os.getloadavg()[0]:.1f}]"
         self.rows.append((store, what, value))
         print(f"  {store:7} {what:58} {value}", flush=True)
 
