@@ -8,19 +8,22 @@ The listener requires a client certificate (mutual TLS) besides the SASL login.
   bootstrap host the broker's certificate does not name: one line, a non-zero exit, no secret.
 * Three ``schemahub serve --kafka`` instances over SASL_SSL, configured three ways and logging in
   three ways (Confluent's ``schema-registry.properties`` with a JKS truststore, a PKCS12 keystore
-  and a SCRAM-SHA-512 JAAS configuration; ``--kafka-config`` with SASL PLAIN; ``SCHEMAHUB_KAFKA_*`` variables with
-  OAUTHBEARER tokens from a token endpoint, which the broker checks against the identity provider's
-  JWKS); the topic created by the first, checked and reported by the others: writes forwarded to the leader, a ``kill -9`` of the leader, every write everywhere,
-  ``/v1/metadata/id`` naming the Kafka cluster and the group; ignored properties listed, no secret
-  in any log.
+  and a SCRAM-SHA-512 JAAS configuration; ``--kafka-config`` with SASL PLAIN; ``SCHEMAHUB_KAFKA_*``
+  variables with OAUTHBEARER tokens from a token endpoint, which the broker checks against the
+  identity provider's JWKS): the topic created by the first, checked and reported by the others;
+  writes forwarded to the leader, a ``kill -9`` of the leader under writes, every acknowledged
+  write everywhere, ``/v1/metadata/id`` naming the Kafka cluster and the group; ignored
+  properties listed, no secret in any log.
 * A serde producer → consumer round trip and a streams application over SASL_SSL.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -250,13 +253,35 @@ def test_three_instances_over_sasl_ssl(secured: KafkaCluster, tmp_path: Path, se
         scope = httpx.get(f"{server.url}/v1/metadata/id", timeout=10).json()["scope"]
         assert scope == {"path": [], "clusters": {"kafka-cluster": kafka_cluster, "schema-registry-cluster": group}}
 
-    confluent.kill()  # kill -9 of the leader
     survivors = servers[1:]
-    successor = _leader(secured, group, survivors, timeout=60)
-    for server in survivors:
-        answer = _register(server.url, f"after-{server.port}", _schema(f"After{server.port}"), timeout=40)
-        assert answer.status_code == 200, answer.text
-        accepted[f"after-{server.port}"] = answer.json()["id"]
+    during: dict[str, int] = {}  # writes acknowledged while the leader dies and another takes over
+    stop = threading.Event()
+
+    def write_through_followers() -> None:
+        for n in itertools.count():
+            if stop.is_set():
+                return
+            try:
+                answer = _register(survivors[n % 2].url, f"during-{n}", _schema(f"During{n}"), timeout=40)
+            except httpx.HTTPError:
+                continue
+            if answer.status_code == 200:
+                during[f"during-{n}"] = answer.json()["id"]
+
+    writer = threading.Thread(target=write_through_followers)
+    writer.start()
+    try:
+        confluent.kill()  # kill -9 of the leader, under writes
+        successor = _leader(secured, group, survivors, timeout=60)
+        for server in survivors:
+            answer = _register(server.url, f"after-{server.port}", _schema(f"After{server.port}"), timeout=40)
+            assert answer.status_code == 200, answer.text
+            accepted[f"after-{server.port}"] = answer.json()["id"]
+    finally:
+        stop.set()
+        writer.join()
+    assert during
+    accepted.update(during)
     for server in survivors:
         listed = {s["subject"]: s["id"] for s in httpx.get(f"{server.url}/schemas", timeout=10).json()}
         assert {s: listed.get(s) for s in accepted} == accepted, server.url
