@@ -14,6 +14,7 @@ The listener requires a client certificate (mutual TLS) besides the SASL login.
   writes forwarded to the leader, a ``kill -9`` of the leader under writes, every acknowledged
   write everywhere, ``/v1/metadata/id`` naming the Kafka cluster and the group; ignored
   properties listed, no secret in any log.
+* Write permission revoked while an instance runs: writes answered with 50x JSON, reads go on.
 * A serde producer → consumer round trip and a streams application over SASL_SSL.
 """
 
@@ -304,6 +305,37 @@ def test_three_instances_over_sasl_ssl(secured: KafkaCluster, tmp_path: Path, se
         assert secret not in text and "trust-pass" not in text and "key-pass" not in text
         assert "-----BEGIN" not in text  # (the keystore's key and the certificates, as PEM text)
         assert "password=***" in text or "secret=***" in text  # the settings in effect, secrets hidden
+
+
+def test_a_permission_revoked_at_run_time_is_a_json_5xx(secured: KafkaCluster, tmp_path: Path,
+                                                       servers: list[RegistryServer]) -> None:
+    """Kafka denies the registry's user write access to its topic while it runs: writes are answered
+    with Confluent-style 50x JSON (never a traceback, never a success), reads go on."""
+    topic = fresh_topic("revoked")
+    config = _settings_file(tmp_path / "kafka.properties", secured.client_settings(*LIMITED))
+    server = RegistryServer(tmp_path / "r.db", extra_args=(
+        "--kafka", secured.secured_bootstrap, "--kafka-config", str(config), "--topic", topic,
+        "--group-id", f"group-{topic}")).start(timeout=60)
+    servers.append(server)
+    accepted = _register(server.url, "before", _schema("Before"))
+    assert accepted.status_code == 200, accepted.text
+    deny = AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, f"User:{LIMITED[0]}", "*",
+                      AclOperation.WRITE, AclPermissionType.DENY)
+    admin = AdminClient(secured.client_settings())
+    for future in admin.create_acls([deny]).values():
+        future.result(30)
+    deadline = time.monotonic() + 60  # (a hang guard: the broker applies the ACL within moments)
+    for n in itertools.count():
+        answer = _register(server.url, f"after-{n}", _schema(f"After{n}"), timeout=40)
+        if answer.status_code != 200:
+            break
+        assert time.monotonic() < deadline, "writes still succeed after the ACL denies them"
+    assert answer.status_code in (500, 503) and answer.headers["content-type"].startswith("application/"), answer.text
+    body = answer.json()
+    assert body["error_code"] // 100 == answer.status_code and topic in body["message"], body
+    listed = httpx.get(f"{server.url}/subjects", timeout=10)
+    assert listed.status_code == 200 and "before" in listed.json()
+    assert "Traceback" not in server.log_path.read_text()
 
 
 # -- serdes and streams -----------------------------------------------------------------------------
