@@ -109,7 +109,7 @@ def read(bootstrap: str, topic: str, expected: int) -> list:
 def test_payloads_everywhere_are_dead_lettered_and_nothing_runs(kafka_bootstrap: str, tmp_path: Path) -> None:
     topics, marker = prepare(kafka_bootstrap, tmp_path, {"changelog", "repartition", "state-file"})
     streams = run(kafka_bootstrap, tmp_path, topics, "continue")
-    thread = threading.Thread(target=streams.run, kwargs={"idle_timeout_s": 3, "install_signal_handlers": False})
+    thread = threading.Thread(target=streams.run, kwargs={"idle_timeout_s": 10, "install_signal_handlers": False})
     thread.start()
     thread.join(90)
     assert not thread.is_alive()
