@@ -376,14 +376,14 @@ def test_100_concurrent_different_schemas_under_none(server: RegistryServer) -> 
 
 def test_request_timeout_answers_408(tmp_path: Path) -> None:
     registry = Registry(SQLiteStore(tmp_path / "timeout.db"))
-    original = registry.register
+    original = registry.register_queued  # (what the route runs in a worker)
     release = threading.Event()
 
     def stuck_register(*args, **kwargs):
         release.wait(30)
         return original(*args, **kwargs)
 
-    registry.register = stuck_register  # type: ignore[method-assign]
+    registry.register_queued = stuck_register  # type: ignore[method-assign]
     try:
         with TestClient(create_app(registry, request_timeout=0.2)) as client:
             response = client.post("/subjects/slow/versions", json={"schema": '"int"'})
