@@ -8,6 +8,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -81,3 +83,20 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU time process ``pid`` has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def kafka_bootstrap() -> Iterator[str]:
+    """``$SCHEMAHUB_TEST_KAFKA``, else a one-node Kafka started for the ``with`` block."""
+    bootstrap = os.environ.get("SCHEMAHUB_TEST_KAFKA")
+    if bootstrap:
+        yield bootstrap
+        return
+    from registry.devkafka import KafkaCluster
+
+    cluster = KafkaCluster(1)
+    cluster.start()
+    try:
+        yield cluster.bootstrap
+    finally:
+        cluster.stop()

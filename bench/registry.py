@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.httpbench import cpu_seconds, ensure_wrk, run_wrk
+from bench.httpbench import cpu_seconds, ensure_wrk, kafka_bootstrap, run_wrk
 from tests.server import RegistryServer, free_port
 
 CEILING_APP = textwrap.dedent(
@@ -153,7 +152,6 @@ def main() -> None:
     args = parser.parse_args()
     wrk = ensure_wrk()
     rows: list[Row] = []
-    cluster = None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         ceiling_proc, ceiling_url = start_ceiling(folder)
@@ -187,15 +185,8 @@ def main() -> None:
             if before is not None:
                 before.terminate()
                 before.wait()
-        try:
-            if "kafka" in args.stores:
-                bootstrap = os.environ.get("SCHEMAHUB_TEST_KAFKA")
-                if not bootstrap:
-                    from registry.devkafka import KafkaCluster
-
-                    cluster = KafkaCluster(1)
-                    cluster.start()
-                    bootstrap = cluster.bootstrap
+        if "kafka" in args.stores:
+            with kafka_bootstrap() as bootstrap:
                 topic = f"_schemas-bench-{uuid.uuid4().hex[:8]}"
                 server = RegistryServer(folder / "kafka.db", extra_args=(
                     "--kafka", bootstrap, "--topic", topic, "--group-id", f"bench-{topic}")).start(timeout=120)
@@ -205,9 +196,6 @@ def main() -> None:
                     rows += measure_registrations(wrk, "Kafka: ", server, args.duration, ceiling)
                 finally:
                     server.stop()
-        finally:
-            if cluster is not None:
-                cluster.stop()
     print(f"{'scenario':48} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs ceiling':>10} {'non-2xx':>8} "
           f"{'server CPU ms/req':>17} {'load':>5}")
     for name, connections, result, base in rows:

@@ -30,6 +30,7 @@ Benchmarks print; they assert nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -50,7 +51,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.compat import avro_version, json_version, proto_version
-from bench.httpbench import cpu_seconds, ensure_wrk, lua_string, memory_mib, run_wrk
+from bench.httpbench import cpu_seconds, ensure_wrk, kafka_bootstrap, lua_string, memory_mib, run_wrk
 from registry.formats import get_format
 from tests.server import RegistryServer
 
@@ -418,7 +419,6 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="schemahub-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     figures = Figures()
-    cluster = None
     try:
         dataset = Dataset(args.versions, args.subjects)
         dump, small, empty = work / "big.jsonl", work / "small.jsonl", work / "empty.jsonl"
@@ -434,20 +434,12 @@ def main() -> None:
         stores = []
         if "sqlite" in args.stores:
             stores.append(sqlite_store(work))
-        if "kafka" in args.stores:
-            bootstrap = os.environ.get("SCHEMAHUB_TEST_KAFKA")
-            if not bootstrap:
-                from registry.devkafka import KafkaCluster
-
-                cluster = KafkaCluster(1)
-                cluster.start()
-                bootstrap = cluster.bootstrap
-            stores.append(kafka_store(bootstrap))
-        for store in stores:
-            measure_store(store, dump, small, empty, dataset, small_dataset.ids, work, wrk, args.duration, figures)
+        with contextlib.ExitStack() as kafka:
+            if "kafka" in args.stores:
+                stores.append(kafka_store(kafka.enter_context(kafka_bootstrap())))
+            for store in stores:
+                measure_store(store, dump, small, empty, dataset, small_dataset.ids, work, wrk, args.duration, figures)
     finally:
-        if cluster is not None:
-            cluster.stop()
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     print("\nsummary")
