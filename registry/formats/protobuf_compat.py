@@ -103,11 +103,71 @@ class Scope:
     enum_names: tuple[str, ...]
 
 
+class TypeIndex:
+    """The named types of one side by full name, each resolved on first use.
+
+    A check reads a few types of a stored version (the messages whose fingerprints
+    differ and the types their fields name), so indexing every type of every stored
+    version up front would be most of a cold check's cost. Lookups walk the files'
+    packages and scopes; a name declared in several files resolves to the last one.
+    """
+
+    def __init__(self, files: Files, main: str, origins: Mapping[str, tuple[str, int]]) -> None:
+        self._roots: list[tuple[str, descriptor_pb2.FileDescriptorProto, TypeInfo]] = []
+        for name, fdp in files.items():
+            origin = None if name == main else origins.get(name, (f"builtin:{name}", 0))
+            base = TypeInfo(descriptor_pb2.DescriptorProto(), fdp.package, origin, fdp.syntax == "proto3")
+            self._roots.append((f"{fdp.package}." if fdp.package else "", fdp, base))
+        self._roots.reverse()
+        self._found: dict[str, TypeInfo | None] = {}
+        self._scopes: dict[int, tuple[dict[str, descriptor_pb2.DescriptorProto],
+                                      dict[str, descriptor_pb2.EnumDescriptorProto]]] = {}
+
+    def get(self, name: str) -> TypeInfo | None:
+        """The type declared as ``name`` (no leading dot), None when no file declares it."""
+        try:
+            return self._found[name]
+        except KeyError:
+            pass
+        found = None
+        for prefix, fdp, base in self._roots:
+            if name.startswith(prefix):
+                element = self._walk(fdp, name[len(prefix):].split("."))
+                if element is not None:
+                    found = TypeInfo(element, base.package, base.origin, base.proto3)
+                    break
+        self._found[name] = found
+        return found
+
+    def _walk(self, container: descriptor_pb2.FileDescriptorProto | descriptor_pb2.DescriptorProto,
+              parts: list[str]) -> descriptor_pb2.DescriptorProto | descriptor_pb2.EnumDescriptorProto | None:
+        for depth, part in enumerate(parts):
+            messages, enums = self._scope(container)
+            if depth == len(parts) - 1:
+                message = messages.get(part)
+                return message if message is not None else enums.get(part)
+            nested = messages.get(part)
+            if nested is None:
+                return None
+            container = nested
+        return None
+
+    def _scope(self, container: descriptor_pb2.FileDescriptorProto | descriptor_pb2.DescriptorProto) -> tuple[
+            dict[str, descriptor_pb2.DescriptorProto], dict[str, descriptor_pb2.EnumDescriptorProto]]:
+        found = self._scopes.get(id(container))
+        if found is None:
+            nested = container.message_type if isinstance(container, descriptor_pb2.FileDescriptorProto) \
+                else container.nested_type
+            found = ({m.name: m for m in nested}, {e.name: e for e in container.enum_type})
+            self._scopes[id(container)] = found
+        return found
+
+
 @dataclass
 class Side:
     """One schema of the comparison: its types by full name, and memoised scopes and fingerprints."""
 
-    types: dict[str, TypeInfo]
+    types: TypeIndex
     scopes: dict[str | None, Scope] = field(default_factory=dict)
     fingerprints: dict[str, bytes] = field(default_factory=dict)
 
@@ -124,27 +184,12 @@ class Side:
 
 
 def build_side(files: Files, main: str, origins: Mapping[str, tuple[str, int]]) -> Side:
-    """Index the types of ``files``; ``origins`` maps reference files to (subject, version).
+    """The side of ``files``; ``origins`` maps reference files to (subject, version).
 
     Types of ``main`` have no origin; built-in files not in ``origins`` get a
     synthetic one, so the same built-in is never compared with itself.
     """
-    types: dict[str, TypeInfo] = {}
-    for name, fdp in files.items():
-        origin = None if name == main else origins.get(name, (f"builtin:{name}", 0))
-        base = TypeInfo(descriptor_pb2.DescriptorProto(), fdp.package, origin, fdp.syntax == "proto3")
-        prefix = f"{fdp.package}." if fdp.package else ""
-        _index(types, prefix, fdp.message_type, fdp.enum_type, base)
-    return Side(types)
-
-
-def _index(types: dict[str, TypeInfo], prefix: str, messages: Iterable[descriptor_pb2.DescriptorProto],
-           enums: Iterable[descriptor_pb2.EnumDescriptorProto], base: TypeInfo) -> None:
-    for enum in enums:
-        types[prefix + enum.name] = TypeInfo(enum, base.package, base.origin, base.proto3)
-    for msg in messages:
-        types[prefix + msg.name] = TypeInfo(msg, base.package, base.origin, base.proto3)
-        _index(types, f"{prefix}{msg.name}.", msg.nested_type, msg.enum_type, base)
+    return Side(TypeIndex(files, main, origins))
 
 
 def _java_hash(text: str) -> int:
