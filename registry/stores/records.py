@@ -96,7 +96,9 @@ class Content(NamedTuple):
 
     @property
     def guid(self) -> str:
-        return str(uuid.UUID(bytes=self.guid_bytes))
+        """The GUID as a UUID string (what ``str(uuid.UUID(bytes=...))`` gives, without the object)."""
+        h = self.guid_bytes.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Content) and self.key == other.key

@@ -56,6 +56,7 @@ from .records import (
 
 LAYOUT_VERSION = 4
 TEXT_CACHE_CHARS = 8 * 1024 * 1024
+READ_MMAP_BYTES = 1 << 40  # as much as SQLite allows (its compile-time maximum caps it)
 COMPILED_PENDING_BYTES = 64 * 1024 * 1024
 
 _TABLES = """
@@ -113,9 +114,13 @@ def _references(text: str | None) -> tuple[Reference, ...]:
     return tuple(Reference(**r) for r in (_loads(text) or []))
 
 
-def _connect(path: str) -> sqlite3.Connection:
+def _connect(path: str, *, read_mmap: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode with full syncs; ``read_mmap``: a reader that maps the file
+    (a text read on demand copies from memory instead of a read call per page)."""
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        if read_mmap:
+            conn.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=5000")
@@ -132,6 +137,8 @@ class _Contents:
     def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
         self._conn = conn
         self._lock = lock
+        self._cursor = conn.cursor()  # one for every read (each under the lock): no cursor made per read
+        self._read = self._cursor.execute
         self._cache: OrderedDict[int, str] = OrderedDict()
         self._chars = 0
         self._compiled: dict[bytes, bytes] = {}  # content key -> compiled form, until written
@@ -140,7 +147,7 @@ class _Contents:
     def compiled(self, row: int) -> bytes | None:
         with self._lock:
             try:
-                fetched = self._conn.execute("SELECT compiled FROM contents WHERE row = ?", (row,)).fetchone()
+                fetched = self._read("SELECT compiled FROM contents WHERE row = ?", (row,)).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"Error while reading the store: {exc}") from exc
             return fetched[0] if fetched is not None else None
@@ -175,7 +182,7 @@ class _Contents:
                 self._cache.move_to_end(row)
                 return found
             try:
-                fetched = self._conn.execute("SELECT schema FROM contents WHERE row = ?", (row,)).fetchone()
+                fetched = self._read("SELECT schema FROM contents WHERE row = ?", (row,)).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"Error while reading the store: {exc}") from exc
             if fetched is None:
@@ -204,7 +211,7 @@ class SQLiteStore(Store):
         if self.path == ":memory:" or self.path.startswith("file:"):
             self._source = _Contents(self._conn, self._lock)
         else:
-            self._source = _Contents(_connect(self.path), threading.RLock())
+            self._source = _Contents(_connect(self.path, read_mmap=True), threading.RLock())
         try:
             self._create_tables()
         except sqlite3.Error as exc:
