@@ -550,7 +550,8 @@ class AvroFormat(SchemaFormat):
             root = parser.finish(parser.parse(node, None, ""), "")
             assign_fingerprints(root)
             schema = AvroSchema(root, dependencies, strict=strict)
-            schema.canonical_string()
+            if strict:  # a new schema must render; a stored one did when it was registered
+                schema.canonical_string()
         except RecursionError:
             raise _invalid("schema nesting too deep") from None
         return schema

@@ -9,6 +9,7 @@ object it names (the compatibility checker relies on that identity).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -174,6 +175,12 @@ def named_types(root: AvroType) -> list[Named]:
     return found
 
 
+@functools.cache
+def _primitive_fingerprint(kind: str) -> bytes:
+    """What :func:`assign_fingerprints` gives a primitive of ``kind`` (there are eight kinds)."""
+    return hashlib.blake2b(repr([kind]).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 def assign_fingerprints(root: AvroType) -> None:
     """Give each non-recursive node ``fp``, a digest of what schema resolution looks at.
 
@@ -186,6 +193,9 @@ def assign_fingerprints(root: AvroType) -> None:
 
     def visit(t: AvroType) -> bytes | None:
         if t.fp is not None:
+            return t.fp
+        if type(t) is Primitive:  # its digest depends on its kind alone
+            t.fp = _primitive_fingerprint(t.kind)
             return t.fp
         if id(t) in failed or id(t) in active:
             return None
