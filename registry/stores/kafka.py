@@ -36,6 +36,10 @@
   other store topic). The same transactions write both topics; the reader
   applies both, and a new leader catches up with both before it writes (its
   NOOP there is a tombstone of a key in a tenant nobody uses).
+* Memory: a content is one object however many versions hold it, its text
+  LZ4-compressed (:mod:`.packed`); each reader's bindings hold one entry per
+  version and one per id (:mod:`.kafka_bindings`); the replay's garbage goes
+  back to the system once it is done (:mod:`.heap`).
 """
 
 from __future__ import annotations
@@ -58,14 +62,10 @@ from ..errors import LeaderNotKnown, LeadershipLost, StoreError, StoreTimeout
 from ..subjects import context_of
 from . import kafka_config, kafka_topics, key_records
 from .base import Apply, Store
+from .heap import release_free_memory
+from .kafka_bindings import Bindings
 from .kafka_records import NOOP_KEY, ContentPool, RecordFormatError, decode, encode
-from .records import (
-    ClearSubjectRecord,
-    DeleteSubjectRecord,
-    Record,
-    SchemaRecord,
-    SchemaTombstone,
-)
+from .records import Record, SchemaRecord
 
 log = logging.getLogger("schemahub.kafka")
 
@@ -83,90 +83,6 @@ _pinned_term: ContextVar[int | None] = ContextVar("schemahub_pinned_term", defau
 def election_topic_for(group_id: str) -> str:
     safe = re.sub(r"[^a-zA-Z0-9._-]", "_", group_id)[:200]
     return f"_schemahub_leader-{safe}"
-
-
-class _Bindings:
-    """What one reader of the topic has bound: each subject's versions (with the context id,
-    the content key and the deleted flag), the versions using each context id, and
-    the highest id each context has ever seen. Thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.subjects: dict[str, dict[int, tuple[tuple[str, int], bytes, bool]]] = {}
-        self.users: dict[tuple[str, int], dict[tuple[str, int], bytes]] = {}
-        self.max_ids: dict[str, int] = {}
-
-    def conflict(self, record: SchemaRecord) -> bool:
-        """Whether ``record`` binds an id that another version binds to different content
-        (as Confluent's ``validateUpdate`` refuses it)."""
-        own = (record.subject, record.version)
-        key = record.content.key
-        with self._lock:
-            users = self.users.get((context_of(record.subject), record.id))
-            if users:
-                for bound, content in users.items():
-                    if content != key and bound != own:
-                        return True
-            return False
-
-    def max_version(self, subject: str) -> int:
-        with self._lock:
-            return max(self.subjects.get(subject) or (0,))
-
-    def latest(self, subject: str) -> tuple[int, int, bytes, bool] | None:
-        """The highest version of ``subject``: (version, id, content key, deleted)."""
-        with self._lock:
-            versions = self.subjects.get(subject)
-            if not versions:
-                return None
-            version = max(versions)
-            (_, schema_id), content, deleted = versions[version]
-            return version, schema_id, content, deleted
-
-    def has(self, subject: str, version: int) -> bool:
-        with self._lock:
-            return version in self.subjects.get(subject, {})
-
-    def high_water(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self.max_ids)
-
-    def _drop(self, subject: str, version: int) -> None:
-        versions = self.subjects.get(subject)
-        found = versions.pop(version, None) if versions is not None else None
-        if found is None:
-            return
-        if not versions:
-            del self.subjects[subject]
-        users = self.users.get(found[0])
-        if users is not None:
-            users.pop((subject, version), None)
-            if not users:
-                del self.users[found[0]]
-
-    def apply(self, record: Record) -> None:
-        with self._lock:
-            if isinstance(record, SchemaRecord):
-                bound = self.subjects.get(record.subject)
-                if bound is not None and record.version in bound:
-                    self._drop(record.subject, record.version)
-                cid = (context_of(record.subject), record.id)
-                content = record.content.key
-                self.subjects.setdefault(record.subject, {})[record.version] = (cid, content, record.deleted)
-                self.users.setdefault(cid, {})[(record.subject, record.version)] = content
-                if record.id > self.max_ids.get(cid[0], 0):
-                    self.max_ids[cid[0]] = record.id
-            elif isinstance(record, SchemaTombstone):
-                self._drop(record.subject, record.version)
-            elif isinstance(record, DeleteSubjectRecord):
-                versions = self.subjects.get(record.subject, {})
-                for version, (cid, content, _) in list(versions.items()):
-                    if version <= record.version:
-                        versions[version] = (cid, content, True)
-            elif isinstance(record, ClearSubjectRecord):
-                for version, (_, _, deleted) in list(self.subjects.get(record.subject, {}).items()):
-                    if deleted:
-                        self._drop(record.subject, version)
 
 
 class KafkaStore(Store):
@@ -209,8 +125,8 @@ class KafkaStore(Store):
         self._position = 0  # next offset of the topic to apply: everything before is applied
         self._keys_position = 0  # the same for the keys topic
         self._seen_end = -1  # the topic's end offset as of the reader's last fetch (-1: unknown yet)
-        self._index = _Bindings()  # the committed records
-        self._seen = _Bindings()  # every record, aborted ones too, and this leader's write attempts
+        self._index = Bindings()  # the committed records
+        self._seen = Bindings()  # every record, aborted ones too, and this leader's write attempts
         self._seen_position = 0  # next offset the uncommitted reader will read
         self._contents: ContentPool | None = None  # during the replay at open
         self._shared: dict[int, Record | None] | None = None  # during the replay: decoded records by offset
@@ -273,9 +189,10 @@ class KafkaStore(Store):
         self._reader.assign(
             [TopicPartition(name, 0, OFFSET_BEGINNING) for name in (self.topic, self.keys_topic, self.election_topic)]
         )
-        # The replay shares equal contents (one key derivation each) and builds millions of
-        # objects none of which is cyclic: the collector would walk them again and again.
-        self._contents = ContentPool()
+        # The replay shares equal contents (one key derivation and one compressed text each) and
+        # builds millions of objects none of which is cyclic: the collector would walk them again
+        # and again. What it freed (decoded messages, fetch buffers) goes back to the system after.
+        self._contents = ContentPool(packed=True)
         self._shared = {} if self.leader_eligible else None
         collecting = gc.isenabled()
         gc.disable()
@@ -291,6 +208,7 @@ class KafkaStore(Store):
             self._contents = self._shared = None
             if collecting:
                 gc.enable()
+        release_free_memory()
         if not replayed:
             self.close()
             raise StoreError(f"Could not read {self.topic} up to offset {end}: no record in {self.init_timeout:.0f}s")
@@ -371,11 +289,12 @@ class KafkaStore(Store):
         """The record at ``offset``; during the replay both readers read every committed record,
         and the one reading it second takes what the first decoded."""
         shared = self._shared
+        contents = self._contents or ContentPool(packed=True)
         if shared is None:
-            return decode(key, value, self._contents)
+            return decode(key, value, contents)
         record = shared.pop(offset, _UNREAD)
         if record is _UNREAD:
-            record = decode(key, value, self._contents)
+            record = decode(key, value, contents)
             if len(shared) < SHARED_RECORDS:
                 shared[offset] = record
         return record  # type: ignore[return-value]

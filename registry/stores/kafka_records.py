@@ -12,6 +12,8 @@ without ``subject``.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +22,7 @@ import orjson
 from .. import config as cfg
 from ..formats import DEFAULT_SCHEMA_TYPE
 from ..formats.base import Reference
+from .packed import PackedText
 from .records import (
     ClearSubjectRecord,
     ConfigRecord,
@@ -36,6 +39,7 @@ TENANT = "default"
 KEY_TYPES = ("SCHEMA", "CONFIG", "MODE", "DELETE_SUBJECT", "CLEAR_SUBJECT", "CONTEXT", "NOOP")
 """The key types schemahub reads; others (``ASSOC``, newer ones) it does not keep."""
 NOOP_KEY = b'{"keytype":"NOOP","magic":0}'
+RECENT_CHARS = 64 * 1024 * 1024  # characters of the texts a content pool decoded lately, keyed by text
 
 # Jackson's short escapes; every other control character becomes \u00XX (upper-case hex).
 _SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
@@ -174,22 +178,45 @@ def encode(record: Record) -> tuple[bytes, bytes | None]:
 
 
 class ContentPool:
-    """The contents decoded so far, to share: a schema registered under many subjects is
-    decoded into one object, its keys and guid derived once (a replay's pool, dropped after)."""
+    """The contents decoded so far, to share: a schema registered under many subjects is decoded
+    into one object, its keys and guid derived once for the texts seen lately (at most
+    ``recent_chars`` characters of them) and its text deflated once (``packed``: the contents hold
+    :class:`~registry.stores.packed.PackedText`). A replay's pool, dropped after it."""
 
-    def __init__(self) -> None:
-        self._seen: dict[tuple[str, str, tuple[Reference, ...]], Content] = {}
+    def __init__(self, *, packed: bool = False, recent_chars: int = RECENT_CHARS) -> None:
+        self.packed = packed
+        self._lock = threading.Lock()  # (both readers of a replay decode with it; never held while deriving)
+        self._recent: OrderedDict[tuple[str, str, tuple[Reference, ...]], Content] = OrderedDict()
+        self._recent_chars = 0
+        self._recent_limit = recent_chars
+        self._by_key: dict[bytes, Content] = {}
 
     def content(
         self, schema_type: str, schema: str, references: tuple[Reference, ...], metadata: dict | None,
         rule_set: dict | None,
     ) -> Content:
         if metadata or rule_set:
-            return Content.of(schema_type, schema, references, metadata, rule_set)
-        key = (schema_type, schema, references)
-        found = self._seen.get(key)
+            return self._shared(Content.of(schema_type, schema, references, metadata, rule_set), schema)
+        recent = (schema_type, schema, references)
+        found = self._recent.get(recent)
         if found is None:
-            found = self._seen[key] = Content.of(schema_type, schema, references)
+            found = self._shared(Content.of(schema_type, schema, references), schema)
+            with self._lock:
+                if recent not in self._recent:
+                    self._recent[recent] = found
+                    self._recent_chars += len(schema)
+                    while self._recent_chars > self._recent_limit and len(self._recent) > 1:
+                        oldest, _ = self._recent.popitem(last=False)
+                        self._recent_chars -= len(oldest[1])
+        return found
+
+    def _shared(self, made: Content, schema: str) -> Content:
+        """The content equal to ``made`` decoded before, else ``made`` (packed)."""
+        found = self._by_key.get(made.key)
+        if found is None:  # (both readers may pack one text: the first one kept is shared)
+            if self.packed:
+                made = made._replace(text=None, source=PackedText.of(schema))
+            found = self._by_key.setdefault(made.key, made)
         return found
 
 
