@@ -49,6 +49,18 @@ def test_an_id_bound_to_two_contents_by_a_writer_that_skipped_the_check() -> Non
     assert bound.conflict(SchemaRecord.of("u", 1, 5, "AVRO", B))
 
 
+def test_a_version_read_again_counts_once() -> None:
+    bound = Bindings()
+    record = SchemaRecord.of("s", 7, 5, "AVRO", A)
+    bound.apply(record)
+    bound.apply(record)  # (a leader's own write, then the reader's copy of it)
+    assert bound.latest("s") == (7, 5, record.content_key, False) and bound.max_version("s") == 7
+    assert bound.conflict(SchemaRecord.of("t", 1, 5, "AVRO", B))
+    bound.apply(SchemaTombstone("s", 7))
+    assert not bound.conflict(SchemaRecord.of("t", 1, 5, "AVRO", B))
+    assert bound.latest("s") is None
+
+
 def test_latest_version_follows_writes_and_deletes() -> None:
     bound = Bindings()
     assert bound.latest("s") is None and bound.max_version("s") == 0

@@ -118,17 +118,17 @@ class Bindings:
 
     def _bind(self, record: SchemaRecord) -> None:
         subject, version = record.subject, record.version
+        context = context_of(subject)
         versions = self._subjects.get(subject)
         if versions is None:
             versions = self._subjects[subject] = {}
-        elif version in versions:
-            self._drop(subject, version)
-            versions = self._subjects.setdefault(subject, versions)
+        replaced = versions.get(version)
+        if replaced is not None:  # (a version read again, e.g. a leader's own write: it stays the top)
+            self._release(context, replaced)
         key = record.content.key
         versions[version] = (record.id, key, record.deleted)
         if version > self._tops.get(subject, 0):
             self._tops[subject] = version
-        context = context_of(subject)
         ids = self._ids.get(context)
         if ids is None:
             ids = self._ids[context] = {}
@@ -146,8 +146,12 @@ class Bindings:
             del self._tops[subject]
         elif self._tops[subject] == version:
             self._tops[subject] = max(versions)  # (a hard delete of the latest version: rare)
-        schema_id, content, _ = found
-        ids = self._ids.get(context_of(subject), {})
+        self._release(context_of(subject), found)
+
+    def _release(self, context: str, bound: Version) -> None:
+        """Count one version fewer among the users of ``bound``'s id."""
+        schema_id, content, _ = bound
+        ids = self._ids.get(context, {})
         users = ids.get(schema_id)
         if users is not None:
             left = _removed(users, content)
