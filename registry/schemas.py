@@ -137,7 +137,7 @@ class SchemaParser:
                 raise InvalidSchema(str(exc) or "Invalid schema") from exc
             except RecursionError as exc:
                 raise InvalidSchema("Invalid schema: nested too deeply") from exc
-            produced = parsed.compiled() if source is not None else None
+            produced = parsed.compiled() if source is not None and source.keeps_compiled else None
             if produced is not None and source is not None and content is not None:
                 source.keep_compiled(content, produced)
         cache.put(key, parsed, len(item.schema) * (1 + parsed.memory_per_char))

@@ -57,6 +57,7 @@ class PackedText(bytes):
     """A schema text, compressed: the source of the content holding it (which keeps no compiled form)."""
 
     __slots__ = ()
+    keeps_compiled = False
 
     @classmethod
     def of(cls, text: str) -> PackedText:

@@ -32,6 +32,9 @@ class ContentSource(Protocol):
     """Where a store keeps what a content does not hold in memory: its text, and the
     bytes parsing it produced (:meth:`registry.formats.ParsedSchema.compiled`)."""
 
+    keeps_compiled: bool
+    """Whether :meth:`keep_compiled` keeps anything (if not, a parser does not make compiled forms)."""
+
     def text(self, row: int) -> str:
         """The schema text stored under ``row``."""
         ...

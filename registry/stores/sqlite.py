@@ -134,6 +134,8 @@ class _Contents:
     forms read on demand (the most recent texts cached), compiled forms kept until the
     store writes them (:meth:`take_compiled`)."""
 
+    keeps_compiled = True
+
     def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
         self._conn = conn
         self._lock = lock
