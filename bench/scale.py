@@ -17,7 +17,9 @@ For each store, ``schemahub serve`` is started on the big registry and measured:
 - ``GET /schemas/ids/{id}`` over random ids, 32 connections (wrk): requests/s, p50, p99;
 - lookup (``POST /subjects/{s}``) of stored schemas, 8 connections: p50, p99;
 - registrations/s of one client at versions 10 021-10 220 of the 10 000-version subject,
-  and at versions 21-220 of a new subject (the first 20 of each untimed);
+  and at versions 21-220 of a new subject (the first 20 of each untimed, the rest in blocks
+  taking turns), each with the server's CPU time per registration (the rate moves with the
+  machine's other load, this far less);
 - the first transitive check per format against 500 versions after start (cold),
   the first after a restart (SQLite keeps what parsing Protobuf produced), and a
   check of another new schema once the history is parsed (warm).
@@ -256,14 +258,33 @@ def kafka_store(bootstrap: str) -> Store:
 # -- measurements ----------------------------------------------------------------------
 
 
-def register_rate(url: str, subject: str, texts: list[str], warm_up: int = 20) -> float:
-    """Registrations/s of one client registering ``texts`` in order (the first ``warm_up`` untimed)."""
-    with httpx.Client(base_url=url, timeout=60) as http:
-        for n, text in enumerate(texts):
-            if n == warm_up:
-                started = time.perf_counter()
-            http.post(f"/subjects/{subject}/versions", json={"schema": text}).raise_for_status()
-        return (len(texts) - warm_up) / (time.perf_counter() - started)
+def register_rates(server: RegistryServer, runs: list[tuple[str, list[str]]], warm_up: int = 20,
+                   blocks: int = 4) -> list[tuple[float, float]]:
+    """For each (subject, texts) of ``runs``, one client's registrations/s and the server's CPU ms per
+    registration: the first ``warm_up`` texts of each untimed, the rest registered in ``blocks`` blocks,
+    the runs taking turns, so that the machine's other load (which moves from second to second on
+    shared cores) falls on every run alike rather than on whichever came first."""
+    assert server.process is not None
+    pid = server.process.pid
+    spent = [[0.0, 0.0] for _ in runs]  # wall s, CPU s
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+
+        def register(subject: str, texts: list[str]) -> None:
+            for text in texts:
+                http.post(f"/subjects/{subject}/versions", json={"schema": text}).raise_for_status()
+
+        for subject, texts in runs:
+            register(subject, texts[:warm_up])
+        for block in range(blocks):
+            for n, (subject, texts) in enumerate(runs):
+                timed = texts[warm_up:]
+                size = -(-len(timed) // blocks)
+                started, cpu = time.perf_counter(), cpu_seconds(pid)
+                register(subject, timed[block * size:(block + 1) * size])
+                spent[n][0] += time.perf_counter() - started
+                spent[n][1] += cpu_seconds(pid) - cpu
+    return [((len(texts) - warm_up) / wall, cpu * 1000 / (len(texts) - warm_up))
+            for (_, texts), (wall, cpu) in zip(runs, spent, strict=True)]
 
 
 def wrk_after_warm_up(wrk: str, url: str, connections: int, duration: int, script: str) -> dict:
@@ -358,7 +379,8 @@ def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, datas
     # the empty registry: the registration baseline
     server, _ = store.serve("empty", work)
     try:
-        empty_rate = register_rate(server.url, "fresh-value", [new_avro(v) for v in range(1, MEASURED_REGISTRATIONS + 21)])
+        ((empty_rate, empty_cpu),) = register_rates(
+            server, [("fresh-value", [new_avro(v) for v in range(1, MEASURED_REGISTRATIONS + 21)])])
     finally:
         server.stop()
 
@@ -384,14 +406,18 @@ def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, datas
         figures.add(name, "lookup POST /subjects/{s}, 8 conns: p50 / p99 ms",
                     f"{lookup['p50']:.2f} / {lookup['p99']:.2f} ({lookup['rps']:.0f} req/s, "
                     f"{lookup['errors']} non-2xx)")
-        at_end = register_rate(server.url, dataset.big_subject,
-                               [big_version(v) for v in range(BIG_VERSIONS + 1, BIG_VERSIONS + MEASURED_REGISTRATIONS + 21)])
-        at_start = register_rate(server.url, "fresh-value", [new_avro(v) for v in range(1, MEASURED_REGISTRATIONS + 21)])
-        figures.add(name, "registrations/s, 1 client: versions 10 021-10 220 of a subject", f"{at_end:.0f}")
-        figures.add(name, "registrations/s, 1 client: versions 21-220 of a new subject", f"{at_start:.0f} "
-                    f"(10 021.. vs 21..: {at_end / at_start:.2f}x)")
-        figures.add(name, "registrations/s, 1 client: the same, in an empty registry", f"{empty_rate:.0f} "
-                    f"(big registry vs empty: {at_start / empty_rate:.2f}x)")
+        (at_end, end_cpu), (at_start, start_cpu) = register_rates(server, [
+            (dataset.big_subject,
+             [big_version(v) for v in range(BIG_VERSIONS + 1, BIG_VERSIONS + MEASURED_REGISTRATIONS + 21)]),
+            ("fresh-value", [new_avro(v) for v in range(1, MEASURED_REGISTRATIONS + 21)]),
+        ])
+        figures.add(name, "registrations/s, 1 client: versions 10 021-10 220 of a subject",
+                    f"{at_end:.0f} (server CPU {end_cpu:.1f} ms each)")
+        figures.add(name, "registrations/s, 1 client: versions 21-220 of a new subject",
+                    f"{at_start:.0f} (server CPU {start_cpu:.1f} ms each; 10 021.. vs 21..: {at_end / at_start:.2f}x)")
+        figures.add(name, "registrations/s, 1 client: the same, in an empty registry",
+                    f"{empty_rate:.0f} (server CPU {empty_cpu:.1f} ms each; big registry vs empty: "
+                    f"{at_start / empty_rate:.2f}x)")
     finally:
         server.stop()
     server, _ = store.serve("big", work)
