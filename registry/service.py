@@ -557,10 +557,7 @@ class Registry:
 
     def _visible_users(self, context: str, schema_id: int, caller: Caller) -> list[SchemaRecord]:
         """The versions using ``schema_id`` in ``context`` that ``caller`` may read, by subject and version."""
-        users = self.state.users_of(context, schema_id)
-        if len(users) > 1:
-            users = sorted(users, key=_coordinates)
-        return visible(caller, users)
+        return visible(caller, sorted(self.state.users_of(context, schema_id), key=_coordinates))
 
     def schema_by_id(self, schema_id: int, *, subject: str | None = None, caller: Caller = ANYONE) -> SchemaRecord:
         """The version answering ``GET /schemas/ids/{id}``: looked up in the hint's context, then
