@@ -262,8 +262,8 @@ def register_rates(server: RegistryServer, runs: list[tuple[str, list[str]]], wa
                    blocks: int = 4) -> list[tuple[float, float]]:
     """For each (subject, texts) of ``runs``, one client's registrations/s and the server's CPU ms per
     registration: the first ``warm_up`` texts of each untimed, the rest registered in ``blocks`` blocks,
-    the runs taking turns, so that the machine's other load (which moves from second to second on
-    shared cores) falls on every run alike rather than on whichever came first."""
+    the runs taking turns (first in one block, last in the next), so that the machine's other load (which
+    moves from second to second on shared cores) falls on every run alike rather than on whichever came first."""
     assert server.process is not None
     pid = server.process.pid
     spent = [[0.0, 0.0] for _ in runs]  # wall s, CPU s
@@ -276,7 +276,8 @@ def register_rates(server: RegistryServer, runs: list[tuple[str, list[str]]], wa
         for subject, texts in runs:
             register(subject, texts[:warm_up])
         for block in range(blocks):
-            for n, (subject, texts) in enumerate(runs):
+            order = list(enumerate(runs))
+            for n, (subject, texts) in order if block % 2 == 0 else reversed(order):
                 timed = texts[warm_up:]
                 size = -(-len(timed) // blocks)
                 started, cpu = time.perf_counter(), cpu_seconds(pid)
