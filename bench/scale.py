@@ -16,8 +16,8 @@ For each store, ``schemahub serve`` is started on the big registry and measured:
 - start-up: seconds until it answers ``GET /``, and its resident memory then;
 - ``GET /schemas/ids/{id}`` over random ids, 32 connections (wrk): requests/s, p50, p99;
 - lookup (``POST /subjects/{s}``) of stored schemas, 8 connections: p50, p99;
-- registrations/s of one client at versions 10 021-10 220 of the 10 000-version subject,
-  and at versions 21-220 of a new subject (the first 20 of each untimed, the rest in blocks
+- registrations/s of one client at versions 10 021-10 420 of the 10 000-version subject,
+  and at versions 21-420 of a new subject (the first 20 of each untimed, the rest in blocks
   taking turns), each with the server's CPU time per registration (the rate moves with the
   machine's other load, this far less);
 - the first transitive check per format against 500 versions after start (cold),
@@ -64,7 +64,7 @@ WORDS = ("id", "name", "amount", "currency", "status", "created_at", "updated_at
          "quantity", "price", "sku", "reason", "channel", "region", "score", "version", "source", "note", "tier")
 BIG_VERSIONS = 10_000
 CHECK_VERSIONS = 500
-MEASURED_REGISTRATIONS = 200
+MEASURED_REGISTRATIONS = 400
 
 # -- the dataset ---------------------------------------------------------------
 
@@ -259,7 +259,7 @@ def kafka_store(bootstrap: str) -> Store:
 
 
 def register_rates(server: RegistryServer, runs: list[tuple[str, list[str]]], warm_up: int = 20,
-                   blocks: int = 4) -> list[tuple[float, float]]:
+                   blocks: int = 8) -> list[tuple[float, float]]:
     """For each (subject, texts) of ``runs``, one client's registrations/s and the server's CPU ms per
     registration: the first ``warm_up`` texts of each untimed, the rest registered in ``blocks`` blocks,
     the runs taking turns (first in one block, last in the next), so that the machine's other load (which
@@ -412,9 +412,9 @@ def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, datas
              [big_version(v) for v in range(BIG_VERSIONS + 1, BIG_VERSIONS + MEASURED_REGISTRATIONS + 21)]),
             ("fresh-value", [new_avro(v) for v in range(1, MEASURED_REGISTRATIONS + 21)]),
         ])
-        figures.add(name, "registrations/s, 1 client: versions 10 021-10 220 of a subject",
+        figures.add(name, "registrations/s, 1 client: versions 10 021-10 420 of a subject",
                     f"{at_end:.0f} (server CPU {end_cpu:.1f} ms each)")
-        figures.add(name, "registrations/s, 1 client: versions 21-220 of a new subject",
+        figures.add(name, "registrations/s, 1 client: versions 21-420 of a new subject",
                     f"{at_start:.0f} (server CPU {start_cpu:.1f} ms each; 10 021.. vs 21..: {at_end / at_start:.2f}x)")
         figures.add(name, "registrations/s, 1 client: the same, in an empty registry",
                     f"{empty_rate:.0f} (server CPU {empty_cpu:.1f} ms each; big registry vs empty: "
