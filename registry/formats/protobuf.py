@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -29,9 +29,11 @@ from .protobuf_compat import (
     FINGERPRINT_VERSION,
     Difference,
     Side,
+    TopLevel,
     all_fingerprints,
     build_side,
     schema_differences,
+    top_level_names,
 )
 from .protobuf_protoc import MAX_NESTING, FileSet, compile_text, decode_serialized, link_serialized, nesting_depth
 from .protobuf_render import default_json_name, render
@@ -54,6 +56,7 @@ class ProtobufSchema(ParsedSchema):
         dependencies: Sequence[Dependency] = (),
         normalized: bool = False,
         fingerprints: dict[str, bytes] | None = None,
+        top_level: TopLevel | None = None,
     ) -> None:
         super().__init__(dependencies)
         self._files = files
@@ -63,6 +66,7 @@ class ProtobufSchema(ParsedSchema):
         self._pool: descriptor_pool.DescriptorPool | None = None
         self._compat_side: Side | None = None
         self._fingerprints = fingerprints  # read back with a compiled form
+        self._top_level = top_level  # the same
 
     def file_descriptor_proto(self) -> descriptor_pb2.FileDescriptorProto:
         """The schema's own ``FileDescriptorProto`` (a copy)."""
@@ -82,14 +86,17 @@ class ProtobufSchema(ParsedSchema):
         return ProtobufSchema(_compile(text, self.dependencies), self.dependencies, normalized=True)
 
     def compiled(self) -> bytes:
-        """The compiled files (imports first, the schema last) as a ``FileDescriptorSet``,
-        then the fingerprint of each message the compatibility check compares."""
+        """The compiled files (imports first, the schema last) as a ``FileDescriptorSet``, the
+        names of the schema's top-level messages and enums, then the fingerprint of each message
+        the compatibility check compares."""
         files = descriptor_pb2.FileDescriptorSet(file=list(self._files.values())).SerializeToString(deterministic=True)
         fingerprints = sorted(all_fingerprints(self._side(), self._files[self._main]).items())
-        names = "\n".join(name for name, _ in fingerprints).encode("utf-8", "surrogatepass")
+        names = _joined(name for name, _ in fingerprints)
+        messages, enums = (_joined(names) for names in top_level_names(self._files[self._main]))
         digests = b"".join(digest for _, digest in fingerprints)
-        return b"".join((_COMPILED_MAGIC, len(files).to_bytes(4, "big"), files, len(names).to_bytes(4, "big"), names,
-                         digests))
+        return b"".join((_COMPILED_MAGIC, len(files).to_bytes(4, "big"), files,
+                         len(messages).to_bytes(4, "big"), messages, len(enums).to_bytes(4, "big"), enums,
+                         len(names).to_bytes(4, "big"), names, digests))
 
     def formatted(self, fmt: str | None) -> str:
         if fmt == "serialized":
@@ -169,7 +176,7 @@ class ProtobufSchema(ParsedSchema):
     def _side(self) -> Side:
         """The indexed types the difference algorithm reads, built once per schema."""
         if self._compat_side is None:
-            side = build_side(self._files, self._main, _origins(self.dependencies))
+            side = build_side(self._files, self._main, _origins(self.dependencies), self._top_level)
             if self._fingerprints:
                 side.fingerprints.update(self._fingerprints)
             self._compat_side = side
@@ -226,7 +233,11 @@ def _compile(text: str, dependencies: Sequence[Dependency]) -> FileSet:
     return files
 
 
-_COMPILED_MAGIC = f"schemahub-protobuf-{FINGERPRINT_VERSION}\n".encode()
+_COMPILED_MAGIC = f"schemahub-protobuf-{FINGERPRINT_VERSION}.2\n".encode()
+
+
+def _joined(names: Iterable[str]) -> bytes:
+    return "\n".join(names).encode("utf-8", "surrogatepass")
 
 
 def _from_compiled(compiled: bytes, dependencies: Sequence[Dependency]) -> ProtobufSchema | None:
@@ -234,19 +245,33 @@ def _from_compiled(compiled: bytes, dependencies: Sequence[Dependency]) -> Proto
     if bytes(view[: len(_COMPILED_MAGIC)]) != _COMPILED_MAGIC:
         return None
     at = len(_COMPILED_MAGIC)
-    size = int.from_bytes(view[at : at + 4], "big")
-    files = descriptor_pb2.FileDescriptorSet.FromString(view[at + 4 : at + 4 + size]).file
-    at += 4 + size
-    size = int.from_bytes(view[at : at + 4], "big")
-    names = bytes(view[at + 4 : at + 4 + size]).decode("utf-8", "surrogatepass").split("\n") if size else []
-    digests = bytes(view[at + 4 + size :])
-    if len(digests) != 16 * len(names):
+
+    def section() -> memoryview:
+        nonlocal at
+        size = int.from_bytes(view[at : at + 4], "big")
+        if at + 4 + size > len(view):
+            raise ValueError("truncated")
+        at += 4 + size
+        return view[at - size : at]
+
+    def names() -> list[str]:
+        text = bytes(section()).decode("utf-8", "surrogatepass")
+        return text.split("\n") if text else []
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(section()).file
+    top_level = (names(), names())
+    fingerprinted = names()
+    digests = bytes(view[at:])
+    if len(digests) != 16 * len(fingerprinted):
         return None
-    fingerprints = dict(zip(names, (digests[i : i + 16] for i in range(0, len(digests), 16)), strict=True))
+    fingerprints = dict(zip(fingerprinted, [digests[i : i + 16] for i in range(0, len(digests), 16)], strict=True))
     found = {f.name: f for f in files}
     if not files or len(found) != len(files) or any(d.name not in found for d in dependencies):
         return None
-    return ProtobufSchema(found, dependencies, fingerprints=fingerprints)
+    main = found[next(reversed(found))]
+    if len(main.message_type) != len(top_level[0]) or len(main.enum_type) != len(top_level[1]):
+        return None
+    return ProtobufSchema(found, dependencies, fingerprints=fingerprints, top_level=top_level)
 
 
 def _strip_default_json_names(fdp: descriptor_pb2.FileDescriptorProto) -> None:

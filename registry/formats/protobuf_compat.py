@@ -11,7 +11,7 @@ are memoised on the :class:`Side`, which a parsed schema builds once.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -93,14 +93,47 @@ class TypeInfo(NamedTuple):
         return not self.is_enum and self.element.options.map_entry
 
 
+TopLevel = tuple[Sequence[str], Sequence[str]]
+"""The names of the messages and of the enums a file declares at its top level, in order."""
+
+
 @dataclass(frozen=True)
 class Scope:
-    """The messages (map entries left out) and enums declared in a file or a message, by name."""
+    """The messages (map entries left out) and enums declared in a file or a message, by name:
+    each message's index among them (``messages``) and in ``all_messages`` (``at``: map entries
+    count there), each enum's index in ``all_enums``. Elements are read from there only when asked
+    for (a check reads few of them: making a Python object for each costs more than the rest of it)."""
 
-    messages: dict[str, tuple[int, descriptor_pb2.DescriptorProto]]
-    enums: dict[str, descriptor_pb2.EnumDescriptorProto]
+    messages: dict[str, int]
+    at: dict[str, int]
+    enums: dict[str, int]
     message_names: tuple[str, ...]
     enum_names: tuple[str, ...]
+    all_messages: Sequence[descriptor_pb2.DescriptorProto]
+    all_enums: Sequence[descriptor_pb2.EnumDescriptorProto]
+
+    @classmethod
+    def of(cls, messages: Sequence[descriptor_pb2.DescriptorProto],
+           enums: Sequence[descriptor_pb2.EnumDescriptorProto], names: TopLevel | None = None) -> Scope:
+        """The scope of ``messages`` and ``enums``; ``names``: theirs, known already (a file's top
+        level, which holds no map entry)."""
+        if names is not None:
+            by_name = at = dict(zip(names[0], range(len(names[0])), strict=True))
+            enum_names = dict(zip(names[1], range(len(names[1])), strict=True))
+        else:
+            by_name, at = {}, {}
+            for raw, m in enumerate(messages):
+                if not m.options.map_entry:
+                    by_name[m.name] = len(by_name)
+                    at[m.name] = raw
+            enum_names = {e.name: i for i, e in enumerate(enums)}
+        return cls(by_name, at, enum_names, tuple(by_name), tuple(enum_names), messages, enums)
+
+    def message(self, name: str) -> descriptor_pb2.DescriptorProto:
+        return self.all_messages[self.at[name]]
+
+    def enum(self, name: str) -> descriptor_pb2.EnumDescriptorProto:
+        return self.all_enums[self.enums[name]]
 
 
 class TypeIndex:
@@ -112,16 +145,20 @@ class TypeIndex:
     packages and scopes; a name declared in several files resolves to the last one.
     """
 
-    def __init__(self, files: Files, main: str, origins: Mapping[str, tuple[str, int]]) -> None:
-        self._roots: list[tuple[str, descriptor_pb2.FileDescriptorProto, TypeInfo]] = []
+    def __init__(self, files: Files, main: str, origins: Mapping[str, tuple[str, int]],
+                 top_level: Scope | None = None) -> None:
+        """``top_level``: the scope of ``main``'s top level, when made already."""
+        self._roots: list[tuple[str, descriptor_pb2.FileDescriptorProto, str, tuple[str, int] | None, bool]] = []
         for name, fdp in files.items():
             origin = None if name == main else origins.get(name, (f"builtin:{name}", 0))
-            base = TypeInfo(descriptor_pb2.DescriptorProto(), fdp.package, origin, fdp.syntax == "proto3")
-            self._roots.append((f"{fdp.package}." if fdp.package else "", fdp, base))
+            package = fdp.package
+            self._roots.append((f"{package}." if package else "", fdp, package, origin, fdp.syntax == "proto3"))
         self._roots.reverse()
         self._found: dict[str, TypeInfo | None] = {}
-        self._scopes: dict[int, tuple[dict[str, descriptor_pb2.DescriptorProto],
-                                      dict[str, descriptor_pb2.EnumDescriptorProto]]] = {}
+        self._scopes: dict[int, tuple[object, dict[str, int], dict[str, int]]] = {}  # (container kept alive)
+        if top_level is not None:
+            fdp = files[main]
+            self._scopes[id(fdp)] = (fdp, top_level.at, top_level.enums)
 
     def get(self, name: str) -> TypeInfo | None:
         """The type declared as ``name`` (no leading dot), None when no file declares it."""
@@ -130,11 +167,11 @@ class TypeIndex:
         except KeyError:
             pass
         found = None
-        for prefix, fdp, base in self._roots:
+        for prefix, fdp, package, origin, proto3 in self._roots:
             if name.startswith(prefix):
                 element = self._walk(fdp, name[len(prefix):].split("."))
                 if element is not None:
-                    found = TypeInfo(element, base.package, base.origin, base.proto3)
+                    found = TypeInfo(element, package, origin, proto3)
                     break
         self._found[name] = found
         return found
@@ -143,24 +180,31 @@ class TypeIndex:
               parts: list[str]) -> descriptor_pb2.DescriptorProto | descriptor_pb2.EnumDescriptorProto | None:
         for depth, part in enumerate(parts):
             messages, enums = self._scope(container)
+            at = messages.get(part)
             if depth == len(parts) - 1:
-                message = messages.get(part)
-                return message if message is not None else enums.get(part)
-            nested = messages.get(part)
-            if nested is None:
+                if at is not None:
+                    return _nested(container)[at]
+                enum = enums.get(part)
+                return container.enum_type[enum] if enum is not None else None
+            if at is None:
                 return None
-            container = nested
+            container = _nested(container)[at]
         return None
 
     def _scope(self, container: descriptor_pb2.FileDescriptorProto | descriptor_pb2.DescriptorProto) -> tuple[
-            dict[str, descriptor_pb2.DescriptorProto], dict[str, descriptor_pb2.EnumDescriptorProto]]:
+            dict[str, int], dict[str, int]]:
         found = self._scopes.get(id(container))
         if found is None:
-            nested = container.message_type if isinstance(container, descriptor_pb2.FileDescriptorProto) \
-                else container.nested_type
-            found = ({m.name: m for m in nested}, {e.name: e for e in container.enum_type})
+            found = (container, {m.name: i for i, m in enumerate(_nested(container))},
+                     {e.name: i for i, e in enumerate(container.enum_type)})
             self._scopes[id(container)] = found
-        return found
+        return found[1], found[2]
+
+
+def _nested(container: descriptor_pb2.FileDescriptorProto | descriptor_pb2.DescriptorProto) -> Sequence[
+        descriptor_pb2.DescriptorProto]:
+    return container.message_type if isinstance(container, descriptor_pb2.FileDescriptorProto) \
+        else container.nested_type
 
 
 @dataclass
@@ -171,25 +215,33 @@ class Side:
     scopes: dict[str | None, Scope] = field(default_factory=dict)
     fingerprints: dict[str, bytes] = field(default_factory=dict)
 
-    def scope(self, name: str | None, messages: Iterable[descriptor_pb2.DescriptorProto],
-              enums: Iterable[descriptor_pb2.EnumDescriptorProto]) -> Scope:
+    def scope(self, name: str | None, messages: Sequence[descriptor_pb2.DescriptorProto],
+              enums: Sequence[descriptor_pb2.EnumDescriptorProto]) -> Scope:
         """The scope of message ``name`` (None: the file's top level), indexed once."""
         found = self.scopes.get(name)
         if found is None:
-            by_name = {m.name: (i, m) for i, m in enumerate(_messages(messages))}
-            enums_by_name = {e.name: e for e in enums}
-            found = Scope(by_name, enums_by_name, tuple(by_name), tuple(enums_by_name))
-            self.scopes[name] = found
+            found = self.scopes[name] = Scope.of(messages, enums)
         return found
 
 
-def build_side(files: Files, main: str, origins: Mapping[str, tuple[str, int]]) -> Side:
-    """The side of ``files``; ``origins`` maps reference files to (subject, version).
+def build_side(files: Files, main: str, origins: Mapping[str, tuple[str, int]],
+               top_level: TopLevel | None = None) -> Side:
+    """The side of ``files``; ``origins`` maps reference files to (subject, version);
+    ``top_level``: the names ``main`` declares at its top level, when known.
 
     Types of ``main`` have no origin; built-in files not in ``origins`` get a
     synthetic one, so the same built-in is never compared with itself.
     """
-    return Side(TypeIndex(files, main, origins))
+    if top_level is None:
+        return Side(TypeIndex(files, main, origins))
+    fdp = files[main]
+    scope = Scope.of(fdp.message_type, fdp.enum_type, top_level)
+    return Side(TypeIndex(files, main, origins, scope), {None: scope})
+
+
+def top_level_names(fdp: descriptor_pb2.FileDescriptorProto) -> TopLevel:
+    """The names of the messages and enums ``fdp`` declares at its top level."""
+    return [m.name for m in fdp.message_type], [e.name for e in fdp.enum_type]
 
 
 def _java_hash(text: str) -> int:
@@ -292,10 +344,6 @@ def schema_differences(original: Side, original_fdp: descriptor_pb2.FileDescript
     return ctx.differences
 
 
-def _messages(messages: Iterable[descriptor_pb2.DescriptorProto]) -> list[descriptor_pb2.DescriptorProto]:
-    return [m for m in messages if not m.options.map_entry]
-
-
 def _compare_scopes(ctx: Context, original_prefix: str, update_prefix: str,
                     original: Scope, update: Scope) -> None:
     orig, upd = original.messages, update.messages
@@ -306,9 +354,10 @@ def _compare_scopes(ctx: Context, original_prefix: str, update_prefix: str,
         elif name not in orig:
             ctx.add("MESSAGE_ADDED")
         else:
-            _compare_message(ctx, _join(original_prefix, name), _join(update_prefix, name),
-                             orig[name][1], upd[name][1])
-            if orig[name][0] != upd[name][0]:
+            original_name, update_name = _join(original_prefix, name), _join(update_prefix, name)
+            if (ctx.original.fingerprints.get(original_name) or b"?") != ctx.update.fingerprints.get(update_name):
+                _compare_message(ctx, original_name, update_name, original.message(name), update.message(name))
+            if orig[name] != upd[name]:
                 ctx.add("MESSAGE_MOVED")
         ctx.names.pop()
     orig_enums, upd_enums = original.enums, update.enums
@@ -319,7 +368,7 @@ def _compare_scopes(ctx: Context, original_prefix: str, update_prefix: str,
         elif name not in orig_enums:
             ctx.add("ENUM_ADDED")
         else:
-            _compare_enum(ctx, orig_enums[name], upd_enums[name])
+            _compare_enum(ctx, original.enum(name), update.enum(name))
         ctx.names.pop()
 
 
