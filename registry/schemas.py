@@ -8,6 +8,7 @@ in caches bounded in bytes.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -16,6 +17,7 @@ from .bounded import BoundedCache
 from .errors import InvalidSchema
 from .formats import SCHEMA_TYPES, Dependency, InvalidSchemaError, ParsedSchema, Reference, get_format
 from .state import RegistryState
+from .stores.base import Store
 from .stores.records import Content, SchemaRecord, content_key
 from .subjects import context_of, resolve_reference_subject
 
@@ -44,8 +46,11 @@ class SchemaInput:
 
 
 class SchemaParser:
-    def __init__(self, state: RegistryState) -> None:
+    """Parses request schemas and stored records; ``store`` keeps stored records' compiled forms."""
+
+    def __init__(self, state: RegistryState, store: Store | None = None) -> None:
         self.state = state
+        self.store = store
         self._stored: BoundedCache[ParsedSchema] = BoundedCache(
             STORED_CACHE_BYTES, max_item_bytes=STORED_CACHE_BYTES // 4
         )
@@ -127,8 +132,9 @@ class SchemaParser:
             return cached
         dependencies = [self._dependency(ref, context, depth) for ref in item.references]
         schema_format = get_format(item.schema_type)
-        source = content.source if content is not None else None
-        compiled = source.compiled(content.row) if source is not None and content is not None else None
+        store = self.store if self.store is not None and self.store.keeps_compiled else None
+        basis = self.compiled_basis(content, context) if store is not None and content is not None else None
+        compiled = store.compiled(content, basis) if store is not None and content is not None and basis else None
         parsed = schema_format.parse_compiled(item.schema, compiled, dependencies) if compiled else None
         if parsed is None:
             try:
@@ -137,11 +143,26 @@ class SchemaParser:
                 raise InvalidSchema(str(exc) or "Invalid schema") from exc
             except RecursionError as exc:
                 raise InvalidSchema("Invalid schema: nested too deeply") from exc
-            produced = parsed.compiled() if source is not None and source.keeps_compiled else None
-            if produced is not None and source is not None and content is not None:
-                source.keep_compiled(content, produced)
+            produced = parsed.compiled() if basis is not None else None
+            if produced is not None and store is not None and content is not None and basis is not None:
+                store.keep_compiled(content, produced, basis)
         cache.put(key, parsed, len(item.schema) * (1 + parsed.memory_per_char))
         return parsed
+
+    def compiled_basis(self, content: Content, context: str) -> bytes | None:
+        """What a compiled form of ``content`` in ``context`` is made from: its key, or a digest
+        of its key and those of the contents its references resolve to (None: one is missing)."""
+        if not content.references:
+            return content.key
+        digest = hashlib.sha256(content.key)
+        for ref in content.references:
+            subj = self.state.subjects.get(resolve_reference_subject(ref.subject, context))
+            record = subj.versions.get(ref.version) if subj else None
+            if record is None:
+                return None
+            name = ref.name.encode("utf-8", "surrogatepass")
+            digest.update(len(name).to_bytes(8, "big") + name + record.content.key)
+        return digest.digest()
 
     def _dependency(self, ref: Reference, context: str, depth: int) -> Dependency:
         subject = resolve_reference_subject(ref.subject, context)

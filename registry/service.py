@@ -104,7 +104,7 @@ class Registry:
         ``schema.compatibility.level``); ``mode_mutability`` False refuses mode changes (``mode.mutability``)."""
         self.store = store
         self.state = RegistryState()
-        self.parser = SchemaParser(self.state)
+        self.parser = SchemaParser(self.state, store)
         self.default_level = cfg.parse_level(default_level)
         self.mode_mutability = mode_mutability
         self._commits = GroupCommit(lambda records: self._append(records), store.write_token)
@@ -426,9 +426,10 @@ class Registry:
         new = SchemaRecord(qualified, new_version, schema_id, content, False, int(time.time() * 1000))
         records.append(new)
         self.parser.remember(new, parsed)
-        compiled = parsed.compiled() if content.source is None else None
-        if compiled is not None:
-            self.store.keep_compiled(content, compiled)
+        basis = self.parser.compiled_basis(content, context) if self.store.keeps_compiled else None
+        compiled = parsed.compiled() if basis is not None and content.source is None else None
+        if compiled is not None and basis is not None:
+            self.store.keep_compiled(content, compiled, basis)
         return new, self._commits.submit(records)
 
     def lookup(

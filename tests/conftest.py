@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,13 @@ from tests.kafka_fixtures import kafka_bootstrap, kafka_cluster3, kafka_secured 
 from tests.server import RegistryServer
 
 KAFKA = "kafka-sasl-ssl"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Servers started by tests keep their caches (``serve --kafka``'s compiled forms) in a
+    temporary directory, not the user's home."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache-home"))
 
 
 @pytest.fixture(params=["sqlite", KAFKA])

@@ -86,7 +86,6 @@ def test_packed_text_reads_back_what_was_packed() -> None:
         packed_text = PackedText.of(text)
         assert packed_text.text() == text
         assert packed_text.text() == text  # (from the texts read lately)
-        assert packed_text.compiled() is None and not packed_text.keeps_compiled
     assert len(PackedText.of("x" * 100_000)) < 1_000
 
 

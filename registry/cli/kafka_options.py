@@ -113,6 +113,12 @@ def add_kafka_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long to keep retrying an unreachable Kafka at startup, saying so (SCHEMAHUB_KAFKA_WAIT)",
     )
     group.add_argument(
+        "--compiled-cache", default=env("SCHEMAHUB_COMPILED_CACHE"), metavar="PATH|off",
+        help="file keeping what parsing stored schemas produced, so that checks after a restart do not "
+             "parse them again; off: none (SCHEMAHUB_COMPILED_CACHE; default: one file per bootstrap and "
+             "topic under $XDG_CACHE_HOME/schemahub, ~/.cache/schemahub)",
+    )
+    group.add_argument(
         "--leader-eligibility", type=boolean, default=env("SCHEMAHUB_LEADER_ELIGIBILITY"),
         metavar="true|false", help="whether this instance may become the leader (SCHEMAHUB_LEADER_ELIGIBILITY)",
     )
@@ -132,6 +138,16 @@ def advertised_url(args: argparse.Namespace) -> str:
     return f"{scheme}://{host}:{args.port}"
 
 
+def compiled_cache(args: argparse.Namespace, bootstrap: str) -> Any:
+    """The store's cache of compiled forms: ``--compiled-cache``, else the registry's default file; None for ``off``."""
+    from ..stores.compiled_cache import CompiledCache, default_path
+
+    chosen = getattr(args, "compiled_cache", None)
+    if chosen is not None and chosen.strip().lower() == "off":
+        return None
+    return CompiledCache(chosen or default_path(bootstrap, args.topic or "_schemas"))
+
+
 def open_kafka_store(args: argparse.Namespace, bootstrap: str, settings: dict[str, Any]):
     from ..stores.kafka import KafkaStore
 
@@ -145,4 +161,5 @@ def open_kafka_store(args: argparse.Namespace, bootstrap: str, settings: dict[st
         connect_wait=args.kafka_wait,
         client_config=settings,
         topic_settings=topic_settings(args),
+        compiled_cache=compiled_cache(args, bootstrap),
     )

@@ -34,9 +34,18 @@ class Store(ABC):
         here so that no id is ever reused."""
         return {}
 
-    def keep_compiled(self, content: Content, compiled: bytes) -> None:
+    keeps_compiled: bool = False
+    """Whether :meth:`keep_compiled` keeps anything (if not, a parser does not make compiled forms)."""
+
+    def compiled(self, content: Content, basis: bytes) -> bytes | None:
+        """The compiled form kept for ``content`` parsed from ``basis`` (see :meth:`keep_compiled`), if any."""
+        return None
+
+    def keep_compiled(self, content: Content, compiled: bytes, basis: bytes) -> None:
         """Keep what parsing ``content`` produced, to read back instead of parsing it again
-        (:meth:`registry.formats.ParsedSchema.compiled`); a store may keep nothing."""
+        (:meth:`registry.formats.ParsedSchema.compiled`); a store may keep nothing. ``basis``
+        is what it was made from (:meth:`registry.schemas.SchemaParser.compiled_basis`): the
+        content key, with those of the contents its references resolved to."""
         return None
 
     def write_token(self) -> object:

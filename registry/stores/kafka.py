@@ -62,10 +62,11 @@ from ..errors import LeaderNotKnown, LeadershipLost, StoreError, StoreTimeout
 from ..subjects import context_of
 from . import kafka_config, kafka_topics, key_records
 from .base import Apply, Store
+from .compiled_cache import CompiledCache
 from .heap import release_free_memory
 from .kafka_bindings import Bindings
 from .kafka_records import NOOP_KEY, ContentPool, RecordFormatError, decode, encode
-from .records import Record, SchemaRecord
+from .records import Content, Record, SchemaRecord
 
 log = logging.getLogger("schemahub.kafka")
 
@@ -101,7 +102,10 @@ class KafkaStore(Store):
         client_config: dict[str, Any] | None = None,
         keys_topic: str | None = None,
         topic_settings: kafka_topics.TopicSettings | None = None,
+        compiled_cache: CompiledCache | None = None,
     ) -> None:
+        """``compiled_cache``: where to keep what parsing stored schemas produced (the topic keeps
+        only texts), so that a check after a restart does not parse every version again."""
         self.bootstrap = bootstrap
         self.topic = topic
         self.keys_topic = keys_topic or ("_dek_registry_keys" if topic == "_schemas" else f"{topic}-dek-registry-keys")
@@ -147,6 +151,8 @@ class KafkaStore(Store):
         self._threads: list[threading.Thread] = []
         self._closed = False
         self.rejected = 0  # SCHEMA records refused on replay
+        self._compiled_cache = compiled_cache
+        self.keeps_compiled = compiled_cache is not None
 
     # -- setup ---------------------------------------------------------------
 
@@ -875,10 +881,19 @@ class KafkaStore(Store):
 
         threading.Thread(target=close, name="schemahub-retire", daemon=True).start()
 
+    def compiled(self, content: Content, basis: bytes) -> bytes | None:
+        return self._compiled_cache.get(content, basis) if self._compiled_cache is not None else None
+
+    def keep_compiled(self, content: Content, compiled: bytes, basis: bytes) -> None:
+        if self._compiled_cache is not None:
+            self._compiled_cache.keep(content, compiled, basis)
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._compiled_cache is not None:
+            self._compiled_cache.close()
         self._stop.set()
         with self._cond:
             self._cond.notify_all()

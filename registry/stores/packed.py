@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING
 
 import lz4.block
-
-if TYPE_CHECKING:
-    from .records import Content
 
 UNPACKED_CHARS = 8 * 1024 * 1024  # characters of the texts read lately kept, for every packed text together
 
@@ -54,10 +50,9 @@ _UNPACKED = _Unpacked(UNPACKED_CHARS)
 
 
 class PackedText(bytes):
-    """A schema text, compressed: the source of the content holding it (which keeps no compiled form)."""
+    """A schema text, compressed: the source of the content holding it."""
 
     __slots__ = ()
-    keeps_compiled = False
 
     @classmethod
     def of(cls, text: str) -> PackedText:
@@ -70,9 +65,3 @@ class PackedText(bytes):
             found = lz4.block.decompress(self).decode("utf-8", "surrogatepass")
             _UNPACKED.put(self, found)
         return found
-
-    def compiled(self, row: int = 0) -> bytes | None:
-        return None
-
-    def keep_compiled(self, content: Content, compiled: bytes) -> None:
-        return None

@@ -29,22 +29,10 @@ def _utf8(text: str) -> bytes:
 
 
 class ContentSource(Protocol):
-    """Where a store keeps what a content does not hold in memory: its text, and the
-    bytes parsing it produced (:meth:`registry.formats.ParsedSchema.compiled`)."""
-
-    keeps_compiled: bool
-    """Whether :meth:`keep_compiled` keeps anything (if not, a parser does not make compiled forms)."""
+    """Where a store keeps the text a content does not hold in memory."""
 
     def text(self, row: int) -> str:
         """The schema text stored under ``row``."""
-        ...
-
-    def compiled(self, row: int) -> bytes | None:
-        """The compiled form kept for ``row``, if any."""
-        ...
-
-    def keep_compiled(self, content: Content, compiled: bytes) -> None:
-        """Keep ``compiled`` for ``content`` (a cache: the store may write it later, or not)."""
         ...
 
 

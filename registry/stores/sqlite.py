@@ -134,8 +134,6 @@ class _Contents:
     forms read on demand (the most recent texts cached), compiled forms kept until the
     store writes them (:meth:`take_compiled`)."""
 
-    keeps_compiled = True
-
     def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
         self._conn = conn
         self._lock = lock
@@ -354,7 +352,14 @@ class SQLiteStore(Store):
     def id_high_water(self) -> dict[str, int]:
         return dict(self._high_water)
 
-    def keep_compiled(self, content: Content, compiled: bytes) -> None:
+    keeps_compiled = True
+
+    def compiled(self, content: Content, basis: bytes) -> bytes | None:
+        """The compiled form in the content's row (a row holds one content: the row of a
+        content no version holds any longer is dropped, its compiled form with it)."""
+        return self._source.compiled(content.row) if content.source is self._source else None
+
+    def keep_compiled(self, content: Content, compiled: bytes, basis: bytes) -> None:
         self._source.keep_compiled(content, compiled)
 
     def ready(self) -> bool:
