@@ -60,6 +60,24 @@ def test_sqlite_stores_each_text_once_and_reopens_without_recomputing_keys(
     second.close()
 
 
+def test_texts_read_from_the_file_share_a_read_transaction_that_no_write_keeps_open(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    first = Registry(SQLiteStore(db))
+    texts = {first.register(f"s{n}", RegisterRequest(avro(f"R{n}", "a"))).id: avro(f"R{n}", "a") for n in range(3)}
+    first.close()
+    second = Registry(SQLiteStore(db))
+    one, two, three = texts
+    assert second.schema_by_id(one).schema == texts[one]  # from the file: the read transaction opens
+    new = second.register("new", RegisterRequest(avro("New", "b")))
+    assert second.schema_by_id(two).schema == texts[two]  # read after the write
+    with sqlite3.connect(db) as conn:
+        busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and frames > 0 and copied == frames  # no reader holds back the write's frames
+    assert second.schema_by_id(three).schema == texts[three]
+    assert second.schema_by_id(new.id).schema == avro("New", "b")
+    second.close()
+
+
 LEGACY_DDL = """
 CREATE TABLE [schemas] ([subject] TEXT, [version] INTEGER, [id] INTEGER, [schema_type] TEXT, [schema] TEXT,
   [references_json] TEXT, [metadata_json] TEXT, [rule_set_json] TEXT, [deleted] INTEGER, [ts] INTEGER,

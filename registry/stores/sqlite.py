@@ -132,24 +132,56 @@ def _connect(path: str, *, read_mmap: bool = False) -> sqlite3.Connection:
 class _Contents:
     """A :class:`~registry.stores.records.ContentSource` over the file: texts and compiled
     forms read on demand (the most recent texts cached), compiled forms kept until the
-    store writes them (:meth:`take_compiled`)."""
+    store writes them (:meth:`take_compiled`).
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+    ``snapshot`` (a connection of its own, which never writes): reads share one read
+    transaction, ended by :meth:`release` around each write of the store, rather than each
+    opening and closing one (in WAL mode, shared-memory locks: most of a read's cost)."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, *, snapshot: bool = False) -> None:
         self._conn = conn
         self._lock = lock
         self._cursor = conn.cursor()  # one for every read (each under the lock): no cursor made per read
-        self._read = self._cursor.execute
+        self._execute = self._cursor.execute
+        self._snapshot = snapshot
+        self._reading = False  # whether the shared read transaction is open
         self._cache: OrderedDict[int, str] = OrderedDict()
         self._chars = 0
         self._compiled: dict[bytes, bytes] = {}  # content key -> compiled form, until written
         self._compiled_bytes = 0
 
+    def _read(self, sql: str, row: int) -> tuple | None:
+        """The one row ``sql`` selects for ``row`` (under the lock); a row the shared read
+        transaction does not see is looked for again in a new one."""
+        try:
+            if not self._snapshot:
+                return self._execute(sql, (row,)).fetchone()
+            if self._reading:
+                fetched = self._execute(sql, (row,)).fetchone()
+                if fetched is not None:
+                    return fetched
+                self._reading = False
+                self._execute("COMMIT")
+            self._execute("BEGIN")
+            self._reading = True
+            return self._execute(sql, (row,)).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"Error while reading the store: {exc}") from exc
+
+    def release(self) -> None:
+        """End the shared read transaction: the next read sees every commit made until then (and
+        a checkpoint is not held back by it)."""
+        with self._lock:
+            if self._reading:
+                self._reading = False
+                try:
+                    self._execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise StoreError(f"Error while reading the store: {exc}") from exc
+
     def compiled(self, row: int) -> bytes | None:
         with self._lock:
-            try:
-                fetched = self._read("SELECT compiled FROM contents WHERE row = ?", (row,)).fetchone()
-            except sqlite3.Error as exc:
-                raise StoreError(f"Error while reading the store: {exc}") from exc
+            fetched = self._read("SELECT compiled FROM contents WHERE row = ?", row)
             return fetched[0] if fetched is not None else None
 
     def keep_compiled(self, content: Content, compiled: bytes) -> None:
@@ -181,10 +213,7 @@ class _Contents:
             if found is not None:
                 self._cache.move_to_end(row)
                 return found
-            try:
-                fetched = self._read("SELECT schema FROM contents WHERE row = ?", (row,)).fetchone()
-            except sqlite3.Error as exc:
-                raise StoreError(f"Error while reading the store: {exc}") from exc
+            fetched = self._read("SELECT schema FROM contents WHERE row = ?", row)
             if fetched is None:
                 raise StoreError(f"Schema text {row} is missing from the store")
             text: str = fetched[0]
@@ -211,7 +240,7 @@ class SQLiteStore(Store):
         if self.path == ":memory:" or self.path.startswith("file:"):
             self._source = _Contents(self._conn, self._lock)
         else:
-            self._source = _Contents(_connect(self.path, read_mmap=True), threading.RLock())
+            self._source = _Contents(_connect(self.path, read_mmap=True), threading.RLock(), snapshot=True)
         try:
             self._create_tables()
         except sqlite3.Error as exc:
@@ -372,6 +401,7 @@ class SQLiteStore(Store):
         if self._apply is None:
             raise StoreError("Store is not open")
         with self._lock:
+            self._source.release()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -382,6 +412,8 @@ class SQLiteStore(Store):
                     raise
             except sqlite3.Error as exc:
                 raise StoreError(f"Error while writing to the store: {exc}") from exc
+            finally:
+                self._source.release()
             for record in records:
                 if isinstance(record, SchemaRecord):
                     ctx = context_of(record.subject)
