@@ -14,7 +14,9 @@ three subjects (one per format) hold 500 versions under BACKWARD_TRANSITIVE.
 For each store, ``schemahub serve`` is started on the big registry and measured:
 
 - start-up: seconds until it answers ``GET /``, and its resident memory then;
-- ``GET /schemas/ids/{id}`` over random ids, 32 connections (wrk): requests/s, p50, p99;
+- ``GET /schemas/ids/{id}`` over random ids, 32 connections (wrk): requests/s, p50, p99, the
+  medians of 4 runs of 3 s taking turns with the same runs against the 1 000-version registry,
+  served at the same time (so that the machine's other load falls on both alike);
 - lookup (``POST /subjects/{s}``) of stored schemas, 8 connections: p50, p99;
 - registrations/s of one client at versions 10 021-10 420 of the 10 000-version subject,
   and at versions 21-420 of a new subject (the first 20 of each untimed, the rest in blocks
@@ -37,6 +39,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,6 +68,7 @@ WORDS = ("id", "name", "amount", "currency", "status", "created_at", "updated_at
 BIG_VERSIONS = 10_000
 CHECK_VERSIONS = 500
 MEASURED_REGISTRATIONS = 400
+GET_TURNS, GET_TURN_SECONDS = 4, 3  # wrk runs of the GET by id, per registry, taking turns
 
 # -- the dataset ---------------------------------------------------------------
 
@@ -293,6 +297,23 @@ def wrk_after_warm_up(wrk: str, url: str, connections: int, duration: int, scrip
     return run_wrk(wrk, url, connections, duration, script)
 
 
+def wrk_taking_turns(wrk: str, targets: list[tuple[str, str]], connections: int,
+                     duration: int = GET_TURN_SECONDS, turns: int = GET_TURNS) -> list[dict]:
+    """For each (url, script) of ``targets`` (servers running side by side), the median requests/s, p50
+    and p99 of ``turns`` wrk runs of ``duration`` seconds after a warm-up run as long, the targets
+    taking turns run by run, so that the machine's other load falls on every target alike rather than
+    on whichever came first."""
+    for url, script in targets:
+        run_wrk(wrk, url, connections, duration, script)
+    runs: list[list[dict]] = [[] for _ in targets]
+    for _ in range(turns):
+        for n, (url, script) in enumerate(targets):
+            runs[n].append(run_wrk(wrk, url, connections, duration, script))
+    return [{"rps": statistics.median(r["rps"] for r in target),
+             "p50": statistics.median(r["p50"] for r in target),
+             "p99": statistics.median(r["p99"] for r in target)} for target in runs]
+
+
 def check_ms(url: str, subject: str, schema_type: str, text: str) -> float:
     with httpx.Client(base_url=url, timeout=600) as http:
         started = time.perf_counter()
@@ -370,13 +391,6 @@ def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, datas
     store.load("small", small)
     store.load("empty", empty_dump)
 
-    # the small registry: the GET baseline
-    server, _ = store.serve("small", work)
-    try:
-        small_get = wrk_after_warm_up(wrk, server.url, 32, duration, get_by_id_script(small_ids))
-    finally:
-        server.stop()
-
     # the empty registry: the registration baseline
     server, _ = store.serve("empty", work)
     try:
@@ -385,7 +399,13 @@ def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, datas
     finally:
         server.stop()
 
-    server, ready = store.serve("big", work)
+    # the small registry (the GET baseline) serves beside the big one until the GETs are measured
+    small_server, _ = store.serve("small", work)
+    try:
+        server, ready = store.serve("big", work)
+    except BaseException:
+        small_server.stop()
+        raise
     try:
         assert server.process is not None
         rss, peak = memory_mib(server.process.pid)
@@ -397,7 +417,9 @@ def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, datas
                 for kind, subject in dataset.check_subjects.items()}
         warm = {kind: check_ms(server.url, subject, kind, NEW_SCHEMAS[kind][1])
                 for kind, subject in dataset.check_subjects.items()}
-        big_get = wrk_after_warm_up(wrk, server.url, 32, duration, get_by_id_script(dataset.ids))
+        big_get, small_get = wrk_taking_turns(wrk, [(server.url, get_by_id_script(dataset.ids)),
+                                                     (small_server.url, get_by_id_script(small_ids))], 32)
+        small_server.stop()
         figures.add(name, "GET /schemas/ids/{random id}, 32 conns: req/s", f"{big_get['rps']:.0f} "
                     f"(1 000-version registry: {small_get['rps']:.0f})")
         figures.add(name, "  p50 / p99 ms", f"{big_get['p50']:.2f} / {big_get['p99']:.2f} (1 000-version: "
@@ -420,6 +442,7 @@ def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, datas
                     f"{empty_rate:.0f} (server CPU {empty_cpu:.1f} ms each; big registry vs empty: "
                     f"{at_start / empty_rate:.2f}x)")
     finally:
+        small_server.stop()
         server.stop()
     server, _ = store.serve("big", work)
     try:
