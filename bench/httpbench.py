@@ -49,8 +49,8 @@ def run_wrk(wrk: str, url: str, connections: int, duration: int, script: str | N
         if script_file:
             os.unlink(script_file.name)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M)  # the distribution's line, not a "91.50%" of stdev
+    p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(rps.group(1)) if rps else 0.0,
