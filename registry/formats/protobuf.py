@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -13,7 +13,7 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import DecodeError
 
 from ..bounded import BoundedCache
-from . import protobuf_explain
+from . import protobuf_explain, protobuf_stored
 from .base import (
     Dependency,
     Explanation,
@@ -26,14 +26,11 @@ from .base import (
 )
 from .positions import ElementPositions, proto_positions
 from .protobuf_compat import (
-    FINGERPRINT_VERSION,
     Difference,
     Side,
-    TopLevel,
     all_fingerprints,
     build_side,
     schema_differences,
-    top_level_names,
 )
 from .protobuf_protoc import MAX_NESTING, FileSet, compile_text, decode_serialized, link_serialized, nesting_depth
 from .protobuf_render import default_json_name, render
@@ -52,21 +49,27 @@ class ProtobufSchema(ParsedSchema):
 
     def __init__(
         self,
-        files: FileSet,
+        files: FileSet | None,
         dependencies: Sequence[Dependency] = (),
         normalized: bool = False,
-        fingerprints: dict[str, bytes] | None = None,
-        top_level: TopLevel | None = None,
+        stored: protobuf_stored.StoredForm | None = None,
     ) -> None:
+        """``files``, or (None) the ``stored`` form they are read from when first needed."""
         super().__init__(dependencies)
-        self._files = files
-        self._main = next(reversed(files))
+        self._file_set = files
+        self._stored = stored
+        self._main = stored.main.name if stored is not None else next(reversed(files or {}))
         self._normalized = normalized
         self._canonical: str | None = None
         self._pool: descriptor_pool.DescriptorPool | None = None
         self._compat_side: Side | None = None
-        self._fingerprints = fingerprints  # read back with a compiled form
-        self._top_level = top_level  # the same
+
+    @property
+    def _files(self) -> FileSet:
+        if self._file_set is None:
+            assert self._stored is not None
+            self._file_set = self._stored.files()
+        return self._file_set
 
     def file_descriptor_proto(self) -> descriptor_pb2.FileDescriptorProto:
         """The schema's own ``FileDescriptorProto`` (a copy)."""
@@ -86,17 +89,9 @@ class ProtobufSchema(ParsedSchema):
         return ProtobufSchema(_compile(text, self.dependencies), self.dependencies, normalized=True)
 
     def compiled(self) -> bytes:
-        """The compiled files (imports first, the schema last) as a ``FileDescriptorSet``, the
-        names of the schema's top-level messages and enums, then the fingerprint of each message
-        the compatibility check compares."""
-        files = descriptor_pb2.FileDescriptorSet(file=list(self._files.values())).SerializeToString(deterministic=True)
-        fingerprints = sorted(all_fingerprints(self._side(), self._files[self._main]).items())
-        names = _joined(name for name, _ in fingerprints)
-        messages, enums = (_joined(names) for names in top_level_names(self._files[self._main]))
-        digests = b"".join(digest for _, digest in fingerprints)
-        return b"".join((_COMPILED_MAGIC, len(files).to_bytes(4, "big"), files,
-                         len(messages).to_bytes(4, "big"), messages, len(enums).to_bytes(4, "big"), enums,
-                         len(names).to_bytes(4, "big"), names, digests))
+        """The compiled files and the fingerprint of each message the compatibility check
+        compares (:mod:`registry.formats.protobuf_stored`)."""
+        return protobuf_stored.write(self._files, self._main, all_fingerprints(self._side(), self._files[self._main]))
 
     def formatted(self, fmt: str | None) -> str:
         if fmt == "serialized":
@@ -165,20 +160,29 @@ class ProtobufSchema(ParsedSchema):
 
     def differences(self, original: ProtobufSchema) -> list[Difference]:
         """Every difference from ``original`` (old) to this schema (new), in Confluent's order."""
-        return schema_differences(original._side(), original._files[original._main],
-                                  self._side(), self._files[self._main])
+        return schema_differences(original._side(), original._compat_file(), self._side(), self._compat_file())
 
     def incompatibilities(self, writer: ParsedSchema, policy: str = "STRICT") -> list[Incompatibility]:
         if not isinstance(writer, ProtobufSchema):
             raise TypeError("a Protobuf schema can only be compared with a Protobuf schema")
         return [protobuf_explain.issue_of(d) for d in self.differences(writer) if not d.compatible]
 
+    def _compat_file(self) -> Any:
+        """The schema's own file as the difference algorithm reads it (from the stored form, if
+        read back from one: its top-level messages parsed one at a time, as the check asks)."""
+        if self._stored is not None:
+            return self._stored.main
+        return self._files[self._main]
+
     def _side(self) -> Side:
         """The indexed types the difference algorithm reads, built once per schema."""
         if self._compat_side is None:
-            side = build_side(self._files, self._main, _origins(self.dependencies), self._top_level)
-            if self._fingerprints:
-                side.fingerprints.update(self._fingerprints)
+            stored = self._stored
+            if stored is not None:
+                side = build_side(stored.compat_files(), self._main, _origins(self.dependencies), stored.top_level)
+                side.fingerprints.update(stored.fingerprints)
+            else:
+                side = build_side(self._files, self._main, _origins(self.dependencies))
             self._compat_side = side
         return self._compat_side
 
@@ -233,45 +237,11 @@ def _compile(text: str, dependencies: Sequence[Dependency]) -> FileSet:
     return files
 
 
-_COMPILED_MAGIC = f"schemahub-protobuf-{FINGERPRINT_VERSION}.2\n".encode()
-
-
-def _joined(names: Iterable[str]) -> bytes:
-    return "\n".join(names).encode("utf-8", "surrogatepass")
-
-
 def _from_compiled(compiled: bytes, dependencies: Sequence[Dependency]) -> ProtobufSchema | None:
-    view = memoryview(compiled)
-    if bytes(view[: len(_COMPILED_MAGIC)]) != _COMPILED_MAGIC:
+    stored = protobuf_stored.read(compiled)
+    if stored is None or any(d.name not in stored.imports for d in dependencies):
         return None
-    at = len(_COMPILED_MAGIC)
-
-    def section() -> memoryview:
-        nonlocal at
-        size = int.from_bytes(view[at : at + 4], "big")
-        if at + 4 + size > len(view):
-            raise ValueError("truncated")
-        at += 4 + size
-        return view[at - size : at]
-
-    def names() -> list[str]:
-        text = bytes(section()).decode("utf-8", "surrogatepass")
-        return text.split("\n") if text else []
-
-    files = descriptor_pb2.FileDescriptorSet.FromString(section()).file
-    top_level = (names(), names())
-    fingerprinted = names()
-    digests = bytes(view[at:])
-    if len(digests) != 16 * len(fingerprinted):
-        return None
-    fingerprints = dict(zip(fingerprinted, [digests[i : i + 16] for i in range(0, len(digests), 16)], strict=True))
-    found = {f.name: f for f in files}
-    if not files or len(found) != len(files) or any(d.name not in found for d in dependencies):
-        return None
-    main = found[next(reversed(found))]
-    if len(main.message_type) != len(top_level[0]) or len(main.enum_type) != len(top_level[1]):
-        return None
-    return ProtobufSchema(found, dependencies, fingerprints=fingerprints, top_level=top_level)
+    return ProtobufSchema(None, dependencies, stored=stored)
 
 
 def _strip_default_json_names(fdp: descriptor_pb2.FileDescriptorProto) -> None:

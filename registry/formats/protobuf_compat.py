@@ -203,8 +203,7 @@ class TypeIndex:
 
 def _nested(container: descriptor_pb2.FileDescriptorProto | descriptor_pb2.DescriptorProto) -> Sequence[
         descriptor_pb2.DescriptorProto]:
-    return container.message_type if isinstance(container, descriptor_pb2.FileDescriptorProto) \
-        else container.nested_type
+    return container.nested_type if isinstance(container, descriptor_pb2.DescriptorProto) else container.message_type
 
 
 @dataclass
@@ -237,11 +236,6 @@ def build_side(files: Files, main: str, origins: Mapping[str, tuple[str, int]],
     fdp = files[main]
     scope = Scope.of(fdp.message_type, fdp.enum_type, top_level)
     return Side(TypeIndex(files, main, origins, scope), {None: scope})
-
-
-def top_level_names(fdp: descriptor_pb2.FileDescriptorProto) -> TopLevel:
-    """The names of the messages and enums ``fdp`` declares at its top level."""
-    return [m.name for m in fdp.message_type], [e.name for e in fdp.enum_type]
 
 
 def _java_hash(text: str) -> int:
