@@ -25,6 +25,10 @@ from .records import Content
 
 log = logging.getLogger("schemahub.compiled_cache")
 
+
+class _Damaged(Exception):
+    """The file is not a SQLite database, or not a cache of compiled forms."""
+
 CACHE_BYTES = 256 * 1024 * 1024
 PENDING_BYTES = 64 * 1024 * 1024
 WRITE_DELAY = 0.5  # seconds a kept form waits, so that the forms of one check are written together
@@ -65,31 +69,41 @@ class CompiledCache:
         self._writer.start()
 
     def _open(self) -> sqlite3.Connection | None:
+        """The file's connection; a damaged file is replaced once; None if it cannot be used
+        (an unusable place, or a file another instance holds locked too long)."""
         for attempt in range(2):
             try:
-                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-                try:
-                    conn.execute("PRAGMA busy_timeout=2000")
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    conn.executescript(_TABLE)
-                    columns = [row[1] for row in conn.execute("PRAGMA table_info(compiled)")]
-                    if columns != ["key", "size", "basis", "body"]:
-                        raise sqlite3.DatabaseError("not a compiled-form cache")
-                    os.chmod(self.path, 0o600)
-                    return conn
-                except BaseException:
-                    conn.close()
-                    raise
-            except (sqlite3.Error, OSError) as exc:
+                return self._connect()
+            except _Damaged as exc:
                 if attempt:
-                    log.warning("compiled-form cache %s not used: %s", self.path, exc)
-                    return None
-                log.warning("compiled-form cache %s unreadable (%s): starting a new one", self.path, exc)
+                    break
+                log.warning("compiled-form cache %s damaged (%s): starting a new one", self.path, exc)
                 for suffix in ("", "-wal", "-shm"):
                     with contextlib.suppress(OSError):
                         Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("compiled-form cache %s not used: %s", self.path, exc)
+                return None
         return None
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # (made private if new)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=2000")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_TABLE)
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(compiled)")]
+        except sqlite3.Error as exc:
+            conn.close()
+            if getattr(exc, "sqlite_errorname", None) in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+                raise _Damaged(str(exc)) from None
+            raise
+        if columns != ["key", "size", "basis", "body"]:
+            conn.close()
+            raise _Damaged("not a compiled-form cache")
+        return conn
 
     def get(self, content: Content, basis: bytes) -> bytes | None:
         """The compiled form of ``content`` made from ``basis``, if kept."""
