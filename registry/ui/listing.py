@@ -16,8 +16,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from operator import attrgetter
 
-from ..state import RegistryState
+from ..state import RegistryState, Subject
+from ..stores.records import SchemaRecord
 from ..subjects import DEFAULT_CONTEXT, parse_subject
 
 PAGE_SIZE = 50
@@ -71,8 +73,25 @@ class _Index:
 
 
 def _order(name: str) -> tuple[bool, str, str]:
+    if not name.startswith(":"):  # (most names: in the default context)
+        return (False, DEFAULT_CONTEXT, name)
     qs = parse_subject(name)
     return (qs.context != DEFAULT_CONTEXT, qs.context, qs.name)
+
+
+_Found = tuple[int, int, SchemaRecord, int]
+_TS = attrgetter("ts")
+
+
+def _found(subject: Subject) -> _Found | None:
+    """What a subject's row shows, read under the state's lock without a Python step per version:
+    (live versions, all versions, the latest version (the newest live one when there is one),
+    the newest version's time); None for a subject without versions."""
+    versions = subject.versions
+    if not versions:
+        return None
+    latest = subject.latest or versions[subject.numbers[-1]]
+    return subject.live_count, len(versions), latest, max(map(_TS, versions.values()))
 
 
 def _change_key(row: SubjectRow) -> tuple[int, tuple[bool, str, str]]:
@@ -100,15 +119,11 @@ class SubjectListing:
         # (viewer, query without its page) -> the index answered over and every matching row
         self._results: OrderedDict[tuple, tuple[_Index, list[SubjectRow]]] = OrderedDict()
 
-    def _row(self, name: str, versions: list) -> SubjectRow:
-        live = [r for r in versions if not r.deleted]
-        latest = max(live or versions, key=lambda r: r.version)
+    def _row(self, name: str, found: _Found) -> SubjectRow:
+        live, total, latest, changed = found
         slot = self._slots.setdefault(name, len(self._slots))
         order = _order(name)
-        return SubjectRow(
-            name, order[1], len(live), len(versions) - len(live), latest.schema_type,
-            max(r.ts or 0 for r in versions), order, name.lower(), slot,
-        )
+        return SubjectRow(name, order[1], live, total - live, latest.schema_type, changed, order, name.lower(), slot)
 
     def index(self) -> _Index:
         with self._lock:
@@ -124,8 +139,8 @@ class SubjectListing:
     def _build(self) -> _Index:
         with self.state.lock:
             generation = self.state.generation
-            snapshot = [(name, list(subject.versions.values())) for name, subject in self.state.subjects.items()]
-        rows = [self._row(name, versions) for name, versions in snapshot if versions]
+            snapshot = [(name, _found(subject)) for name, subject in self.state.subjects.items()]
+        rows = [self._row(name, found) for name, found in snapshot if found is not None]
         rows.sort(key=_order_key)
         return _Index(generation, rows, sorted(rows, key=_change_key))
 
@@ -135,10 +150,10 @@ class SubjectListing:
             fresh = {}
             for name in names:
                 subject = self.state.subjects.get(name)
-                fresh[name] = list(subject.versions.values()) if subject is not None else []
+                fresh[name] = _found(subject) if subject is not None else None
         by_name, by_change = list(current.by_name), list(current.by_change)
-        for name, versions in fresh.items():
-            row = self._row(name, versions) if versions else None
+        for name, found in fresh.items():
+            row = self._row(name, found) if found is not None else None
             order = _order(name)
             at = bisect.bisect_left(by_name, order, key=_order_key)
             old = by_name[at] if at < len(by_name) and by_name[at].name == name else None
