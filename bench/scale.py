@@ -19,7 +19,8 @@ For each store, ``schemahub serve`` is started on the big registry and measured:
   served at the same time (so that the machine's other load falls on both alike);
 - lookup (``POST /subjects/{s}``) of stored schemas, 8 connections: p50, p99;
 - registrations/s of one client at versions 10 021-10 420 of the 10 000-version subject,
-  and at versions 21-420 of a new subject (the first 20 of each untimed, the rest in blocks
+  at versions 21-420 of a new subject, and at the same versions of a new subject in an
+  empty registry served at the same time (the first 20 of each untimed, the rest in blocks
   taking turns), each with the server's CPU time per registration (the rate moves with the
   machine's other load, this far less);
 - the first transitive check per format against 500 versions after start (cold),
@@ -263,34 +264,37 @@ def kafka_store(bootstrap: str) -> Store:
 # -- measurements ----------------------------------------------------------------------
 
 
-def register_rates(server: RegistryServer, runs: list[tuple[str, list[str]]], warm_up: int = 20,
+def register_rates(runs: list[tuple[RegistryServer, str, list[str]]], warm_up: int = 20,
                    blocks: int = 8) -> list[tuple[float, float]]:
-    """For each (subject, texts) of ``runs``, one client's registrations/s and the server's CPU ms per
-    registration: the first ``warm_up`` texts of each untimed, the rest registered in ``blocks`` blocks,
-    the runs taking turns (first in one block, last in the next), so that the machine's other load (which
-    moves from second to second on shared cores) falls on every run alike rather than on whichever came first."""
-    assert server.process is not None
-    pid = server.process.pid
+    """For each (server, subject, texts) of ``runs`` (servers running side by side), one client's
+    registrations/s and the server's CPU ms per registration: the first ``warm_up`` texts of each
+    untimed, the rest registered in ``blocks`` blocks, the runs taking turns (first in one block, last
+    in the next), so that the machine's other load (which moves from second to second on shared cores)
+    falls on every run alike rather than on whichever came first."""
     spent = [[0.0, 0.0] for _ in runs]  # wall s, CPU s
-    with httpx.Client(base_url=server.url, timeout=60) as http:
+    with contextlib.ExitStack() as clients:
+        https = [clients.enter_context(httpx.Client(base_url=server.url, timeout=60)) for server, _, _ in runs]
 
-        def register(subject: str, texts: list[str]) -> None:
+        def register(n: int, texts: list[str]) -> None:
+            subject = runs[n][1]
             for text in texts:
-                http.post(f"/subjects/{subject}/versions", json={"schema": text}).raise_for_status()
+                https[n].post(f"/subjects/{subject}/versions", json={"schema": text}).raise_for_status()
 
-        for subject, texts in runs:
-            register(subject, texts[:warm_up])
+        for n, (_, _, texts) in enumerate(runs):
+            register(n, texts[:warm_up])
         for block in range(blocks):
-            order = list(enumerate(runs))
-            for n, (subject, texts) in order if block % 2 == 0 else reversed(order):
+            order = list(range(len(runs)))
+            for n in order if block % 2 == 0 else reversed(order):
+                server, _, texts = runs[n]
+                assert server.process is not None
                 timed = texts[warm_up:]
                 size = -(-len(timed) // blocks)
-                started, cpu = time.perf_counter(), cpu_seconds(pid)
-                register(subject, timed[block * size:(block + 1) * size])
+                started, cpu = time.perf_counter(), cpu_seconds(server.process.pid)
+                register(n, timed[block * size:(block + 1) * size])
                 spent[n][0] += time.perf_counter() - started
-                spent[n][1] += cpu_seconds(pid) - cpu
+                spent[n][1] += cpu_seconds(server.process.pid) - cpu
     return [((len(texts) - warm_up) / wall, cpu * 1000 / (len(texts) - warm_up))
-            for (_, texts), (wall, cpu) in zip(runs, spent, strict=True)]
+            for (_, _, texts), (wall, cpu) in zip(runs, spent, strict=True)]
 
 
 def wrk_after_warm_up(wrk: str, url: str, connections: int, duration: int, script: str) -> dict:
@@ -395,14 +399,6 @@ def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, datas
     store.load("small", small)
     store.load("empty", empty_dump)
 
-    # the empty registry: the registration baseline
-    server, _ = store.serve("empty", work)
-    try:
-        ((empty_rate, empty_cpu),) = register_rates(
-            server, [("fresh-value", [new_avro(v) for v in range(1, MEASURED_REGISTRATIONS + 21)])])
-    finally:
-        server.stop()
-
     # the small registry (the GET baseline) serves beside the big one until the GETs are measured
     small_server, _ = store.serve("small", work)
     try:
@@ -433,11 +429,18 @@ def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, datas
         figures.add(name, "lookup POST /subjects/{s}, 8 conns: p50 / p99 ms",
                     f"{lookup['p50']:.2f} / {lookup['p99']:.2f} ({lookup['rps']:.0f} req/s, "
                     f"{lookup['errors']} non-2xx)")
-        (at_end, end_cpu), (at_start, start_cpu) = register_rates(server, [
-            (dataset.big_subject,
-             [big_version(v) for v in range(BIG_VERSIONS + 1, BIG_VERSIONS + MEASURED_REGISTRATIONS + 21)]),
-            ("fresh-value", [new_avro(v) for v in range(1, MEASURED_REGISTRATIONS + 21)]),
-        ])
+        # the empty registry (the registration baseline) serves beside the big one while registrations are measured
+        empty_server, _ = store.serve("empty", work)
+        try:
+            fresh = [new_avro(v) for v in range(1, MEASURED_REGISTRATIONS + 21)]
+            (at_end, end_cpu), (at_start, start_cpu), (empty_rate, empty_cpu) = register_rates([
+                (server, dataset.big_subject,
+                 [big_version(v) for v in range(BIG_VERSIONS + 1, BIG_VERSIONS + MEASURED_REGISTRATIONS + 21)]),
+                (server, "fresh-value", fresh),
+                (empty_server, "fresh-value", fresh),
+            ])
+        finally:
+            empty_server.stop()
         figures.add(name, "registrations/s, 1 client: versions 10 021-10 420 of a subject",
                     f"{at_end:.0f} (server CPU {end_cpu:.1f} ms each)")
         figures.add(name, "registrations/s, 1 client: versions 21-420 of a new subject",
