@@ -560,26 +560,15 @@ class Registry:
         """The versions using ``schema_id`` in ``context`` that ``caller`` may read, by subject and version."""
         return visible(caller, sorted(self.state.users_of(context, schema_id), key=_coordinates))
 
-    def _first_visible(self, schema_id: int, caller: Caller) -> SchemaRecord:
-        """What :meth:`schema_by_id` answers without a hint: of the default context's versions using
-        ``schema_id`` that ``caller`` may read, the first live one by subject and version, else the
-        first one; found without sorting them (an id's versions are read on every GET by id)."""
-        users = visible(caller, self.state.users_of(DEFAULT_CONTEXT, schema_id))
-        if not users:
-            raise SchemaNotFound(f"Schema {schema_id} not found")
-        live = [r for r in users if not r.deleted]
-        return min(live or users, key=_coordinates)
-
     def schema_by_id(self, schema_id: int, *, subject: str | None = None, caller: Caller = ANYONE) -> SchemaRecord:
         """The version answering ``GET /schemas/ids/{id}``: looked up in the hint's context, then
-        the default one; the hint subject's own version when it uses the id; only versions
-        ``caller`` may read count, so a forbidden id is a missing one."""
-        if not subject:
-            return self._first_visible(schema_id, caller)
+        the default one; the hint subject's own newest version when it uses the id, else the first
+        live version by subject and version (else the first); only versions ``caller`` may read
+        count, so a forbidden id is a missing one. Picked without sorting: read on every GET by id."""
         context = self._context_for_hint(subject)
-        users = self._visible_users(context, schema_id, caller)
+        users = visible(caller, self.state.users_of(context, schema_id))
         if not users and context != DEFAULT_CONTEXT:
-            users = self._visible_users(DEFAULT_CONTEXT, schema_id, caller)
+            users = visible(caller, self.state.users_of(DEFAULT_CONTEXT, schema_id))
         if not users:
             raise SchemaNotFound(f"Schema {schema_id} not found")
         if subject:
@@ -587,8 +576,9 @@ class Registry:
             same = [r for r in users if r.subject == qualified]
             if same:
                 live = [r for r in same if not r.deleted]
-                return (live or same)[-1]
-        return next((r for r in users if not r.deleted), users[0])
+                return max(live or same, key=_coordinates)
+        live = [r for r in users if not r.deleted]
+        return min(live or users, key=_coordinates)
 
     def _id_users(self, schema_id: int, subject: str | None, deleted: bool, caller: Caller) -> list[SchemaRecord]:
         users = self._visible_users(self._context_for_hint(subject), schema_id, caller)
