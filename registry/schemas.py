@@ -48,7 +48,7 @@ class SchemaInput:
 class SchemaParser:
     """Parses request schemas and stored records; ``store`` keeps stored records' compiled forms."""
 
-    def __init__(self, state: RegistryState, store: Store | None = None) -> None:
+    def __init__(self, state: RegistryState, store: Store) -> None:
         self.state = state
         self.store = store
         self._stored: BoundedCache[ParsedSchema] = BoundedCache(
@@ -132,9 +132,8 @@ class SchemaParser:
             return cached
         dependencies = [self._dependency(ref, context, depth) for ref in item.references]
         schema_format = get_format(item.schema_type)
-        store = self.store if self.store is not None and self.store.keeps_compiled else None
-        basis = self.compiled_basis(content, context) if store is not None and content is not None else None
-        compiled = store.compiled(content, basis) if store is not None and content is not None and basis else None
+        basis = self.compiled_basis(content, context) if content is not None and self.store.keeps_compiled else None
+        compiled = self.store.compiled(content, basis) if content is not None and basis is not None else None
         parsed = schema_format.parse_compiled(item.schema, compiled, dependencies) if compiled else None
         if parsed is None:
             try:
@@ -144,8 +143,8 @@ class SchemaParser:
             except RecursionError as exc:
                 raise InvalidSchema("Invalid schema: nested too deeply") from exc
             produced = parsed.compiled() if basis is not None else None
-            if produced is not None and store is not None and content is not None and basis is not None:
-                store.keep_compiled(content, produced, basis)
+            if produced is not None and content is not None and basis is not None:
+                self.store.keep_compiled(content, produced, basis)
         cache.put(key, parsed, len(item.schema) * (1 + parsed.memory_per_char))
         return parsed
 
