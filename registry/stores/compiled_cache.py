@@ -93,6 +93,9 @@ class CompiledCache:
         try:
             conn.execute("PRAGMA busy_timeout=2000")
             conn.execute("PRAGMA journal_mode=WAL")
+            # derived data: a write lost to a power cut costs a parse, so no sync on commit (a flush
+            # holds the lock readers wait for, and does not hold it across an fsync)
+            conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_TABLE)
             columns = [row[1] for row in conn.execute("PRAGMA table_info(compiled)")]
         except sqlite3.Error as exc:
