@@ -78,12 +78,13 @@ def start_ceiling(folder: Path) -> tuple[subprocess.Popen, str]:
         cwd=folder,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(url + "/schemas/ids/1", timeout=0.5)
-            return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    with httpx.Client(timeout=0.5) as client:  # one client for every poll (a client per poll costs ~40 ms of CPU)
+        for _ in range(200):
+            try:
+                client.get(url + "/schemas/ids/1")
+                return proc, url
+            except httpx.HTTPError:
+                time.sleep(0.05)
     raise SystemExit("ceiling app did not start")
 
 
@@ -107,12 +108,13 @@ def start_before_stack(db: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", BEFORE_STACK, str(db), str(port)], cwd=REPO)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(400):
-        try:
-            httpx.get(url + "/", timeout=0.5)
-            return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    with httpx.Client(timeout=0.5) as client:  # one client for every poll (a client per poll costs ~40 ms of CPU)
+        for _ in range(400):
+            try:
+                client.get(url + "/")
+                return proc, url
+            except httpx.HTTPError:
+                time.sleep(0.05)
     raise SystemExit("the registry on the asyncio/h11 stack did not start")
 
 

@@ -13,7 +13,8 @@ three subjects (one per format) hold 500 versions under BACKWARD_TRANSITIVE.
 
 For each store, ``schemahub serve`` is started on the big registry and measured:
 
-- start-up: seconds until it answers ``GET /``, and its resident memory then;
+- start-up: seconds until it answers ``GET /``, the median of three starts (each printed),
+  and its resident memory then;
 - ``GET /schemas/ids/{id}`` over random ids, 32 connections (wrk): requests/s, p50, p99, the
   medians of 4 runs of 3 s taking turns with the same runs against the 1 000-version registry,
   served at the same time (so that the machine's other load falls on both alike);
@@ -71,6 +72,7 @@ WORDS = ("id", "name", "amount", "currency", "status", "created_at", "updated_at
 BIG_VERSIONS = 10_000
 CHECK_VERSIONS = 500
 MEASURED_REGISTRATIONS = 400
+STARTS = 3  # starts of the big registry timed; the figure is their median
 GET_TURNS, GET_TURN_SECONDS = 4, 3  # wrk runs of the GET by id, per registry, taking turns
 
 # -- the dataset ---------------------------------------------------------------
@@ -392,6 +394,20 @@ def warm_up(url: str) -> None:
         http.get("/ui/subjects")
 
 
+def timed_starts(store: Store, work: Path, times: int) -> tuple[RegistryServer, list[tuple[float, float, float, float]]]:
+    """The big registry started ``times`` times (the machine is shared: one start can land in
+    another tenant's burst): (ready wall s, CPU s, RSS MiB, peak MiB) of each; the last one serving."""
+    starts = []
+    for attempt in range(times):
+        os.sync()  # the import's or the last start's writes are not flushed during this start
+        server, ready = store.serve("big", work)
+        assert server.process is not None
+        starts.append((ready, cpu_seconds(server.process.pid), *memory_mib(server.process.pid)))
+        if attempt < times - 1:
+            server.stop()
+    return server, starts
+
+
 def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, dataset: Dataset, small_ids: int,
                   work: Path, wrk: str, duration: int, figures: Figures) -> None:
     name = store.name
@@ -403,16 +419,15 @@ def measure_store(store: Store, dump: Path, small: Path, empty_dump: Path, datas
     # the small registry (the GET baseline) serves beside the big one until the GETs are measured
     small_server, _ = store.serve("small", work)
     try:
-        server, ready = store.serve("big", work)
+        server, starts = timed_starts(store, work, STARTS)
     except BaseException:
         small_server.stop()
         raise
     try:
-        assert server.process is not None
-        rss, peak = memory_mib(server.process.pid)
-        cpu = cpu_seconds(server.process.pid)
-        figures.add(name, f"ready with {dataset.lines} versions: wall s (CPU s)", f"{ready:.2f} ({cpu:.2f})")
-        figures.add(name, "resident memory when ready, peak (MiB)", f"{rss:.0f}, {peak:.0f}")
+        ready, cpu, rss, peak = sorted(starts)[len(starts) // 2]
+        figures.add(name, f"ready with {dataset.lines} versions, median of {STARTS} starts: wall s (CPU s)",
+                    f"{ready:.2f} ({cpu:.2f}); starts: " + ", ".join(f"{w:.2f} ({c:.2f})" for w, c, _, _ in starts))
+        figures.add(name, "resident memory when ready, peak (MiB), that start", f"{rss:.0f}, {peak:.0f}")
         warm_up(server.url)
         # GETs and registrations first: the 1 000-version and the empty registry they are compared with
         # have not parsed 1 500 stored versions, and neither should the big one have when compared (the

@@ -62,14 +62,15 @@ class SecureServer(RegistryServer):
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"registry exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1.0, verify=self.tls or True).status_code == 200:
-                    return self
-            except (httpx.HTTPError, ssl.SSLError, OSError):
-                time.sleep(0.05)
+        with httpx.Client(timeout=1.0, verify=self.tls or True) as client:  # one TLS context for every poll
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"registry exited: {self.log_path.read_text()[-2000:]}")
+                try:
+                    if client.get(self.url + "/health").status_code == 200:
+                        return self
+                except (httpx.HTTPError, ssl.SSLError, OSError):
+                    time.sleep(0.05)
         raise RuntimeError(f"registry did not start: {self.log_path.read_text()[-2000:]}")
 
     def raw(self, method: str, raw_path: str, *, auth: tuple[str, str] | None = None,

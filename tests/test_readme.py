@@ -132,12 +132,13 @@ class Reader:
 
     def wait_for_health(self, scheme: str = "http") -> None:
         deadline = time.monotonic() + 60  # a hang guard, not a timing assertion
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{scheme}://127.0.0.1:{self.port}/health", verify=False, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        with httpx.Client(verify=False, timeout=1) as client:  # one client for every poll
+            while time.monotonic() < deadline:
+                try:
+                    if client.get(f"{scheme}://127.0.0.1:{self.port}/health").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    time.sleep(0.1)
         raise AssertionError(f"nothing answered on port {self.port}")
 
     def stop_servers(self) -> None:

@@ -16,13 +16,14 @@ from tests.server import REPO, RegistryServer, free_port
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "server exited early"
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    with httpx.Client(timeout=1.0) as client:  # one client for every poll
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "server exited early"
+            try:
+                client.get(url)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
     raise AssertionError("server did not come up")
 
 
