@@ -78,6 +78,35 @@ def test_texts_read_from_the_file_share_a_read_transaction_that_no_write_keeps_o
     second.close()
 
 
+AWKWARD_TEXTS = (
+    '{\n\t"type": "record",\r\n "name": "R", "doc": "quote \\" backslash \\\\ slash /", "fields": []}',
+    '{"type":"string","doc":"\u00e9 \u4e2d \U0001f600 \u2028 \u2029 \x7f </script>"}',
+    "".join(map(chr, range(32))) + "after every control character",
+)
+
+
+def test_a_text_read_for_an_answer_is_the_json_string_an_encoder_writes(tmp_path: Path) -> None:
+    """An answer embeds a stored text as SQLite quotes it while reading, not decoded and
+    escaped again: those bytes must be exactly orjson's for the same text."""
+    import orjson
+
+    db = tmp_path / "r.db"
+    store = SQLiteStore(db)
+    store.open(lambda record: None)
+    store.append([records.SchemaRecord.of(f"s{n}", 1, n + 1, "AVRO", text) for n, text in enumerate(AWKWARD_TEXTS)])
+    store.close()
+    replayed: list[records.Record] = []
+    again = SQLiteStore(db)
+    again.open(replayed.append)
+    contents = [r.content for r in replayed if isinstance(r, records.SchemaRecord)]
+    contents += [v.content for r in replayed if isinstance(r, records.SubjectVersions) for v in r.versions]
+    assert len(contents) == len(AWKWARD_TEXTS) and all(c.text is None for c in contents)
+    quoted = [c.quoted_schema() for c in contents]  # by SQL: no text has been read yet
+    assert sorted(c.schema for c in contents) == sorted(AWKWARD_TEXTS)
+    assert quoted == [orjson.dumps(c.schema) for c in contents]
+    again.close()
+
+
 LEGACY_DDL = """
 CREATE TABLE [schemas] ([subject] TEXT, [version] INTEGER, [id] INTEGER, [schema_type] TEXT, [schema] TEXT,
   [references_json] TEXT, [metadata_json] TEXT, [rule_set_json] TEXT, [deleted] INTEGER, [ts] INTEGER,

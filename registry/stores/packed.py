@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 
 import lz4.block
+import orjson
 
 UNPACKED_CHARS = 8 * 1024 * 1024  # characters of the texts read lately kept, for every packed text together
 
@@ -65,3 +66,7 @@ class PackedText(bytes):
             found = lz4.block.decompress(self).decode("utf-8", "surrogatepass")
             _UNPACKED.put(self, found)
         return found
+
+    def quoted(self, row: int = 0) -> bytes:
+        """The text as a JSON string, UTF-8 encoded."""
+        return orjson.dumps(self.text())

@@ -17,6 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+import orjson
+
 from ..formats.base import Reference
 
 
@@ -33,6 +35,10 @@ class ContentSource(Protocol):
 
     def text(self, row: int) -> str:
         """The schema text stored under ``row``."""
+        ...
+
+    def quoted(self, row: int) -> bytes:
+        """The schema text stored under ``row`` as a JSON string, UTF-8 encoded."""
         ...
 
 
@@ -84,6 +90,14 @@ class Content(NamedTuple):
             assert self.source is not None
             return self.source.text(self.row)
         return text
+
+    def quoted_schema(self) -> bytes:
+        """The schema text as a JSON string, UTF-8 encoded (what an answer embeds): read as
+        such from a store that can, without building the text in between."""
+        if self.text is None:
+            assert self.source is not None
+            return self.source.quoted(self.row)
+        return orjson.dumps(self.text)
 
     @property
     def guid(self) -> str:

@@ -33,6 +33,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..errors import StoreError
 from ..formats.base import Reference
 from ..subjects import context_of
@@ -206,6 +208,20 @@ class _Contents:
                 return self._conn.execute("SELECT 1").fetchone() == (1,)
             except sqlite3.Error:
                 return False
+
+    def quoted(self, row: int) -> bytes:
+        """The text as a JSON string, quoted by SQLite as it reads it (the same bytes as
+        ``orjson.dumps`` of the text: UTF-8 kept, control characters escaped alike)."""
+        with self._lock:
+            found = self._cache.get(row)
+            if found is not None:
+                self._cache.move_to_end(row)
+                return orjson.dumps(found)
+            fetched = self._read("SELECT CAST(json_quote(schema) AS BLOB) FROM contents WHERE row = ?", row)
+            if fetched is None:
+                raise StoreError(f"Schema text {row} is missing from the store")
+            quoted: bytes = fetched[0]
+            return quoted
 
     def text(self, row: int) -> str:
         with self._lock:
