@@ -181,10 +181,11 @@ class RegistryState:
         self.subjects: dict[str, Subject] = {}
         # (context, id) -> the versions using that id, in the order they were applied
         self.id_users: dict[tuple[str, int], IdUsers] = {}
-        # (context, content key) -> id
-        self.content_ids: dict[tuple[str, bytes], int] = {}
-        # guid bytes -> (context, id) of each id with that guid
-        self.guids: dict[bytes, list[tuple[str, int]]] = {}
+        # (context, content key) -> id, and guid bytes -> (context, id) of each id with that guid:
+        # what writes and guid queries ask, built from ``id_users`` on first use (None until then),
+        # so a start-up at a million versions does not build them for reads that never ask
+        self.content_ids: dict[tuple[str, bytes], int] | None = None
+        self.guids: dict[bytes, list[tuple[str, int]]] | None = None
         # referenced (subject, version) -> the (subject, version) of each version naming it
         self.referrer_index: dict[Coordinates, list[Coordinates]] = {}
         self.configs: dict[str, dict] = {}
@@ -280,8 +281,7 @@ class RegistryState:
             self.live_subjects -= 1
         if users is None:
             users = self.id_users[cid] = IdUsers()
-            self.content_ids.setdefault((ctx, content.key), schema_id)
-            self.guids.setdefault(content.guid_bytes, []).append(cid)
+            self._index_content(cid, content)
             if schema_id > self.max_ids.get(ctx, 0):
                 self.max_ids[ctx] = schema_id
             if ctx != DEFAULT_CONTEXT:
@@ -315,7 +315,7 @@ class RegistryState:
         ctx = subject.context
         subject.versions = versions
         subject.numbers = numbers
-        id_users, content_ids, guids = self.id_users, self.content_ids, self.guids
+        id_users, indexed = self.id_users, self.content_ids is not None or self.guids is not None
         live = live_ids = 0
         max_id = self.max_ids.get(ctx, 0)
         latest = None
@@ -326,8 +326,8 @@ class RegistryState:
             content = record[3]
             if users is None:
                 users = id_users[cid] = IdUsers()
-                content_ids.setdefault((ctx, content.key), schema_id)
-                guids.setdefault(content.guid_bytes, []).append(cid)
+                if indexed:
+                    self._index_content(cid, content)
                 if schema_id > max_id:
                     max_id = schema_id
             users.records.append(record)
@@ -373,13 +373,15 @@ class RegistryState:
         if users.records:
             return
         del self.id_users[cid]
-        if self.content_ids.get((ctx, content.key)) == record.id:
+        if self.content_ids is not None and self.content_ids.get((ctx, content.key)) == record.id:
             del self.content_ids[(ctx, content.key)]
-        ids = self.guids.get(content.guid_bytes)
-        if ids is not None and cid in ids:
-            ids.remove(cid)
-            if not ids:
-                del self.guids[content.guid_bytes]
+        guids = self.guids
+        if guids is not None:
+            ids = guids.get(content.guid_bytes)
+            if ids is not None and cid in ids:
+                ids.remove(cid)
+                if not ids:
+                    del guids[content.guid_bytes]
 
     def _drop_schema(self, subject_name: str, version: int) -> None:
         self.changes.append((self.generation, subject_name))
@@ -433,19 +435,50 @@ class RegistryState:
                 found.add(subject)
             return found
 
+    def _index_content(self, cid: tuple[str, int], content: Content) -> None:
+        """Add a new id to the content and guid indexes that are built."""
+        if self.content_ids is not None:
+            self.content_ids.setdefault((cid[0], content.key), cid[1])
+        if self.guids is not None:
+            self.guids.setdefault(content.guid_bytes, []).append(cid)
+
+    def _content_index(self) -> dict[tuple[str, bytes], int]:
+        index = self.content_ids
+        if index is None:
+            with self.lock:
+                index = self.content_ids
+                if index is None:
+                    index = {}
+                    for cid, users in self.id_users.items():  # in the order the ids were first applied
+                        index.setdefault((cid[0], users.records[0].content.key), cid[1])
+                    self.content_ids = index
+        return index
+
+    def _guid_index(self) -> dict[bytes, list[tuple[str, int]]]:
+        index = self.guids
+        if index is None:
+            with self.lock:
+                index = self.guids
+                if index is None:
+                    index = {}
+                    for cid, users in self.id_users.items():
+                        index.setdefault(users.records[0].content.guid_bytes, []).append(cid)
+                    self.guids = index
+        return index
+
     def id_for_content(self, context: str, key: bytes) -> int | None:
-        return self.content_ids.get((context, key))
+        return self._content_index().get((context, key))
 
     def content_for(self, context: str, key: bytes) -> Content | None:
         """The content object already stored under ``key`` in ``context``, to share."""
-        schema_id = self.content_ids.get((context, key))
+        schema_id = self._content_index().get((context, key))
         if schema_id is None:
             return None
         record = self.schema_by_id(context, schema_id)
         return record.content if record is not None and record.content.key == key else None
 
     def ids_for_guid(self, guid: bytes) -> list[tuple[str, int]]:
-        return sorted(self.guids.get(guid, ()))
+        return sorted(self._guid_index().get(guid, ()))
 
     def next_id(self, context: str, high_water: int = 0) -> int:
         candidate = max(self.max_ids.get(context, 0), high_water) + 1

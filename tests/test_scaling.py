@@ -193,6 +193,7 @@ def test_single_schema_operations_walk_no_other_subject_and_no_version_list(
         for v in range(1, 21):
             registry.register(f"s{s}", RegisterRequest(avro(f"R{s}", *[f"f{i}" for i in range(v)])))
     base = registry.register("base", RegisterRequest(avro("Base", "x")))
+    assert registry.schema_by_guid(base.guid).id == base.id  # the guid index is built on first use, once
     state = registry.state
     state.subjects = CountingDict(state.subjects)
     for subject in state.subjects.values():
@@ -233,6 +234,39 @@ def test_single_schema_operations_walk_no_other_subject_and_no_version_list(
     assert CountingDict.walks == 0
     assert yielded <= 8  # the newest version per check, no history
     registry.close()
+
+
+def test_the_content_and_guid_indexes_are_built_on_first_use_with_the_answers_of_indexes_kept_from_the_start(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "r.db"
+    first = Registry(SQLiteStore(db))
+    first.set_config(None, {"compatibility": "NONE"})
+    shared = first.register("a", RegisterRequest(avro("Shared", "x")))
+    assert first.register("b", RegisterRequest(avro("Shared", "x"))).id == shared.id
+    other = first.register(":.ctx:c", RegisterRequest(avro("Shared", "x")))  # same content, another context
+    first.register("d", RegisterRequest(avro("Gone", "y")))
+    first.delete_subject("d")
+    first.delete_subject("d", permanent=True)
+    assert first.ids_for_guid(shared.guid)  # both indexes built, then kept up to date by every write
+    expected = (first.state.content_ids, first.state.guids)
+    first.close()
+
+    reopened = Registry(SQLiteStore(db))
+    state = reopened.state
+    assert state.content_ids is None and state.guids is None  # not built by the start
+    assert reopened.ids_for_guid(shared.guid) == [(shared.id, "."), (other.id, ".ctx")]
+    assert state.content_ids is None and state.guids is not None
+    again = reopened.register("e", RegisterRequest(avro("Shared", "x")))  # finds the id through the index
+    assert again.id == shared.id
+    assert (state.content_ids, state.guids) == expected
+    fresh = reopened.register("f", RegisterRequest(avro("Fresh", "z")))  # kept up to date once built
+    assert state.id_for_content(".", fresh.content_key) == fresh.id
+    assert state.ids_for_guid(fresh.content.guid_bytes) == [(".", fresh.id)]
+    reopened.delete_subject("f")
+    reopened.delete_subject("f", permanent=True)
+    assert state.id_for_content(".", fresh.content_key) is None and state.ids_for_guid(fresh.content.guid_bytes) == []
+    reopened.close()
 
 
 def test_counts_kept_for_the_metrics_match_a_recount(tmp_path: Path) -> None:
