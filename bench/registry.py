@@ -69,6 +69,19 @@ end
 """
 
 
+def wait_for(url: str, polls: int, failure: str) -> None:
+    """Return once ``url`` answers at all, polled every 50 ms at most ``polls`` times, with one
+    client for every poll (a client per poll builds a TLS context: ~40 ms of CPU each)."""
+    with httpx.Client(timeout=0.5) as client:
+        for _ in range(polls):
+            try:
+                client.get(url)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+    raise SystemExit(failure)
+
+
 def start_ceiling(folder: Path) -> tuple[subprocess.Popen, str]:
     (folder / "ceiling_app.py").write_text(CEILING_APP)
     port = free_port()
@@ -78,14 +91,8 @@ def start_ceiling(folder: Path) -> tuple[subprocess.Popen, str]:
         cwd=folder,
     )
     url = f"http://127.0.0.1:{port}"
-    with httpx.Client(timeout=0.5) as client:  # one client for every poll (a client per poll costs ~40 ms of CPU)
-        for _ in range(200):
-            try:
-                client.get(url + "/schemas/ids/1")
-                return proc, url
-            except httpx.HTTPError:
-                time.sleep(0.05)
-    raise SystemExit("ceiling app did not start")
+    wait_for(url + "/schemas/ids/1", 200, "ceiling app did not start")
+    return proc, url
 
 
 BEFORE_STACK = textwrap.dedent(
@@ -108,14 +115,8 @@ def start_before_stack(db: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", BEFORE_STACK, str(db), str(port)], cwd=REPO)
     url = f"http://127.0.0.1:{port}"
-    with httpx.Client(timeout=0.5) as client:  # one client for every poll (a client per poll costs ~40 ms of CPU)
-        for _ in range(400):
-            try:
-                client.get(url + "/")
-                return proc, url
-            except httpx.HTTPError:
-                time.sleep(0.05)
-    raise SystemExit("the registry on the asyncio/h11 stack did not start")
+    wait_for(url + "/", 400, "the registry on the asyncio/h11 stack did not start")
+    return proc, url
 
 
 def prepare(url: str) -> tuple[int, str]:

@@ -6,10 +6,7 @@ import datetime
 import http.client
 import json
 import ssl
-import time
 from pathlib import Path
-
-import httpx
 
 from registry.access.users import hash_password
 from tests.server import RegistryServer
@@ -42,36 +39,14 @@ class SecureServer(RegistryServer):
     """A ``schemahub serve`` whose readiness is probed on ``/health`` (no credentials),
     over https when ``tls`` (an ``ssl.SSLContext`` for the client side) is given."""
 
+    probe_path = "/health"
+
     def __init__(self, db: Path, *, extra_args: tuple[str, ...] = (), tls: ssl.SSLContext | None = None) -> None:
         super().__init__(db, extra_args=extra_args)
         self.tls = tls
         if tls is not None:
             self.url = f"https://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> SecureServer:
-        import os
-        import subprocess
-        import sys
-
-        from tests.server import REPO
-
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "registry.cli", "serve", "--port", str(self.port), "--db", str(self.db),
-             "--log-level", "warning", *self.extra_args],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=1.0, verify=self.tls or True) as client:  # one TLS context for every poll
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"registry exited: {self.log_path.read_text()[-2000:]}")
-                try:
-                    if client.get(self.url + "/health").status_code == 200:
-                        return self
-                except (httpx.HTTPError, ssl.SSLError, OSError):
-                    time.sleep(0.05)
-        raise RuntimeError(f"registry did not start: {self.log_path.read_text()[-2000:]}")
+            self.verify = tls
 
     def raw(self, method: str, raw_path: str, *, auth: tuple[str, str] | None = None,
             body: bytes | None = None) -> tuple[int, dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -22,7 +23,11 @@ def free_port() -> int:
 
 
 class RegistryServer:
-    """One ``schemahub serve`` process; ``url`` is where it answers."""
+    """One ``schemahub serve`` process; ``url`` is where it answers, ready once ``probe_path``
+    answers 200 (checked with ``verify``, the client side of TLS)."""
+
+    probe_path = "/"
+    verify: ssl.SSLContext | bool = True
 
     def __init__(
         self, db: Path, *, port: int | None = None, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None
@@ -48,14 +53,14 @@ class RegistryServer:
         deadline = time.monotonic() + timeout
         # one client for every poll: a client per poll builds a TLS context each time (~40 ms of
         # CPU), which polling every 50 ms turns into a second busy process beside the starting one
-        with httpx.Client(timeout=1.0) as client:
+        with httpx.Client(timeout=1.0, verify=self.verify) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"registry exited: {self.log_path.read_text()[-2000:]}")
                 try:
-                    if client.get(self.url + "/").status_code == 200:
+                    if client.get(self.url + self.probe_path).status_code == 200:
                         return self
-                except httpx.HTTPError:
+                except (httpx.HTTPError, ssl.SSLError, OSError):
                     time.sleep(0.05)
         raise RuntimeError(f"registry did not start: {self.log_path.read_text()[-2000:]}")
 
