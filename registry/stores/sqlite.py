@@ -213,32 +213,38 @@ class _Contents:
         """The text as a JSON string, quoted by SQLite as it reads it (the same bytes as
         ``orjson.dumps`` of the text: UTF-8 kept, control characters escaped alike)."""
         with self._lock:
-            found = self._cache.get(row)
+            found = self._cached(row)
             if found is not None:
-                self._cache.move_to_end(row)
                 return orjson.dumps(found)
-            fetched = self._read("SELECT CAST(json_quote(schema) AS BLOB) FROM contents WHERE row = ?", row)
-            if fetched is None:
-                raise StoreError(f"Schema text {row} is missing from the store")
-            quoted: bytes = fetched[0]
+            quoted: bytes = self._stored("SELECT CAST(json_quote(schema) AS BLOB) FROM contents WHERE row = ?", row)
             return quoted
 
     def text(self, row: int) -> str:
         with self._lock:
-            found = self._cache.get(row)
+            found = self._cached(row)
             if found is not None:
-                self._cache.move_to_end(row)
                 return found
-            fetched = self._read("SELECT schema FROM contents WHERE row = ?", row)
-            if fetched is None:
-                raise StoreError(f"Schema text {row} is missing from the store")
-            text: str = fetched[0]
+            text: str = self._stored("SELECT schema FROM contents WHERE row = ?", row)
             self._cache[row] = text
             self._chars += len(text)
             while self._chars > TEXT_CACHE_CHARS and len(self._cache) > 1:
                 _, dropped = self._cache.popitem(last=False)
                 self._chars -= len(dropped)
             return text
+
+    def _cached(self, row: int) -> str | None:
+        """The text of ``row`` if read lately (under the lock)."""
+        found = self._cache.get(row)
+        if found is not None:
+            self._cache.move_to_end(row)
+        return found
+
+    def _stored(self, sql: str, row: int) -> Any:
+        """The one column ``sql`` selects for ``row``, which must be there (under the lock)."""
+        fetched = self._read(sql, row)
+        if fetched is None:
+            raise StoreError(f"Schema text {row} is missing from the store")
+        return fetched[0]
 
 
 class SQLiteStore(Store):
