@@ -42,6 +42,23 @@ CHANGE_LOG_SIZE = 10_000
 
 Coordinates = tuple[str, int]
 """A (qualified subject, version)."""
+GuidIds = int | tuple[tuple[str, int], ...]
+"""The ids with one guid: an int when it is one id of the default context (most guids), else
+(context, id) pairs in the order applied. No list: the index stays out of the collector's sight."""
+
+
+def _guid_ids(held: GuidIds | None) -> tuple[tuple[str, int], ...]:
+    return () if held is None else held if isinstance(held, tuple) else ((DEFAULT_CONTEXT, held),)
+
+
+def _packed(ids: tuple[tuple[str, int], ...]) -> GuidIds:
+    return ids[0][1] if len(ids) == 1 and ids[0][0] == DEFAULT_CONTEXT else ids
+
+
+def _with_id(held: GuidIds | None, context: str, schema_id: int) -> GuidIds:
+    """``held`` and one more id, in a pair of its own (a pair shared with a frozen object would
+    stay tracked, and keep the tuple and the index holding it tracked)."""
+    return schema_id if held is None and context == DEFAULT_CONTEXT else (*_guid_ids(held), (context, schema_id))
 
 
 class Subject:
@@ -181,11 +198,14 @@ class RegistryState:
         self.subjects: dict[str, Subject] = {}
         # (context, id) -> the versions using that id, in the order they were applied
         self.id_users: dict[tuple[str, int], IdUsers] = {}
-        # (context, content key) -> id, and guid bytes -> (context, id) of each id with that guid:
-        # what writes and guid queries ask, built from ``id_users`` on first use (None until then),
-        # so a start-up at a million versions does not build them for reads that never ask
-        self.content_ids: dict[tuple[str, bytes], int] | None = None
-        self.guids: dict[bytes, list[tuple[str, int]]] | None = None
+        # context -> content key -> id, and guid bytes -> the ids with that guid: what writes and
+        # guid queries ask, built from ``id_users`` on first use (None until then), so a start-up
+        # at a million versions does not build them for reads that never ask. They hold bytes,
+        # ints and tuples, so the collector leaves them untracked: with tuple keys or list values,
+        # each new entry made it walk all of them again (~20 ms at 340 000 ids, once per
+        # generation) in the collections that follow a registration
+        self.content_ids: dict[str, dict[bytes, int]] | None = None
+        self.guids: dict[bytes, GuidIds] | None = None
         # referenced (subject, version) -> the (subject, version) of each version naming it
         self.referrer_index: dict[Coordinates, list[Coordinates]] = {}
         self.configs: dict[str, dict] = {}
@@ -373,15 +393,16 @@ class RegistryState:
         if users.records:
             return
         del self.id_users[cid]
-        if self.content_ids is not None and self.content_ids.get((ctx, content.key)) == record.id:
-            del self.content_ids[(ctx, content.key)]
+        keys = self.content_ids.get(ctx) if self.content_ids is not None else None
+        if keys is not None and keys.get(content.key) == record.id:
+            del keys[content.key]
         guids = self.guids
         if guids is not None:
-            ids = guids.get(content.guid_bytes)
-            if ids is not None and cid in ids:
-                ids.remove(cid)
-                if not ids:
-                    del guids[content.guid_bytes]
+            left = tuple(ids for ids in _guid_ids(guids.get(content.guid_bytes)) if ids != cid)
+            if left:
+                guids[content.guid_bytes] = _packed(left)
+            else:
+                guids.pop(content.guid_bytes, None)
 
     def _drop_schema(self, subject_name: str, version: int) -> None:
         self.changes.append((self.generation, subject_name))
@@ -438,47 +459,51 @@ class RegistryState:
     def _index_content(self, cid: tuple[str, int], content: Content) -> None:
         """Add a new id to the content and guid indexes that are built."""
         if self.content_ids is not None:
-            self.content_ids.setdefault((cid[0], content.key), cid[1])
+            self.content_ids.setdefault(cid[0], {}).setdefault(content.key, cid[1])
         if self.guids is not None:
-            self.guids.setdefault(content.guid_bytes, []).append(cid)
+            self.guids[content.guid_bytes] = _with_id(self.guids.get(content.guid_bytes), *cid)
 
-    def _content_index(self) -> dict[tuple[str, bytes], int]:
+    def _content_index(self) -> dict[str, dict[bytes, int]]:
         index = self.content_ids
         if index is None:
             with self.lock:
                 index = self.content_ids
                 if index is None:
                     index = {}
-                    for cid, users in self.id_users.items():  # in the order the ids were first applied
-                        index.setdefault((cid[0], users.records[0].content.key), cid[1])
+                    for (ctx, schema_id), users in self.id_users.items():  # in the order first applied
+                        keys = index.get(ctx)
+                        if keys is None:
+                            keys = index[ctx] = {}
+                        keys.setdefault(users.records[0].content.key, schema_id)
                     self.content_ids = index
         return index
 
-    def _guid_index(self) -> dict[bytes, list[tuple[str, int]]]:
+    def _guid_index(self) -> dict[bytes, GuidIds]:
         index = self.guids
         if index is None:
             with self.lock:
                 index = self.guids
                 if index is None:
                     index = {}
-                    for cid, users in self.id_users.items():
-                        index.setdefault(users.records[0].content.guid_bytes, []).append(cid)
+                    for (ctx, schema_id), users in self.id_users.items():
+                        guid = users.records[0].content.guid_bytes
+                        index[guid] = _with_id(index.get(guid), ctx, schema_id)
                     self.guids = index
         return index
 
     def id_for_content(self, context: str, key: bytes) -> int | None:
-        return self._content_index().get((context, key))
+        return self._content_index().get(context, {}).get(key)
 
     def content_for(self, context: str, key: bytes) -> Content | None:
         """The content object already stored under ``key`` in ``context``, to share."""
-        schema_id = self._content_index().get((context, key))
+        schema_id = self.id_for_content(context, key)
         if schema_id is None:
             return None
         record = self.schema_by_id(context, schema_id)
         return record.content if record is not None and record.content.key == key else None
 
     def ids_for_guid(self, guid: bytes) -> list[tuple[str, int]]:
-        return sorted(self._guid_index().get(guid, ()))
+        return sorted(_guid_ids(self._guid_index().get(guid)))
 
     def next_id(self, context: str, high_water: int = 0) -> int:
         candidate = max(self.max_ids.get(context, 0), high_water) + 1

@@ -3,6 +3,7 @@ operation does not walk (counted, not timed), and concurrent writes batched in o
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import sqlite3
@@ -267,6 +268,37 @@ def test_the_content_and_guid_indexes_are_built_on_first_use_with_the_answers_of
     reopened.delete_subject("f", permanent=True)
     assert state.id_for_content(".", fresh.content_key) is None and state.ids_for_guid(fresh.content.guid_bytes) == []
     reopened.close()
+
+
+def test_the_content_and_guid_indexes_stay_out_of_the_collectors_sight(tmp_path: Path) -> None:
+    """They hold bytes, ints and tuples, so the collector does not track them, and a write in the
+    default context keeps it so: a tuple key or a list value made the collections after each
+    registration walk every entry again."""
+    registry = Registry(SQLiteStore(tmp_path / "r.db"))
+    registry.set_mode(None, "IMPORT")
+    one = registry.register("a", RegisterRequest(avro("Same", "x"), id=7, version=1))
+    registry.register("b", RegisterRequest(avro("Same", "x"), id=9, version=1))  # the same content, another id
+    registry.set_mode(None, "READWRITE")
+    registry.register(":.ctx:c", RegisterRequest(avro("Same", "x")))
+    state, guid = registry.state, one.content.guid_bytes
+    gc.freeze()  # as a server's start leaves the state: out of the collector's sight, the guid index not built
+    try:
+        assert state.guids is None
+        assert state.ids_for_guid(guid) == [(".", 7), (".", 9), (".ctx", 1)]
+        gc.collect()
+        gc.collect()  # (a tuple is untracked once what it holds is, which one pass may see after it)
+        for n in range(3):  # writes after the collections, which would track an index again
+            registry.register(f"s{n}", RegisterRequest(avro("Other", f"f{n}")))
+        assert state.content_ids is not None and state.guids is not None
+        indexes = [*state.content_ids.values(), state.guids]
+        assert len(indexes) == 3 and not any(gc.is_tracked(index) for index in indexes)
+    finally:
+        gc.unfreeze()
+    registry.delete_subject("b")
+    registry.delete_subject("b", permanent=True)
+    assert state.ids_for_guid(guid) == [(".", 7), (".ctx", 1)]
+    assert state.id_for_content(".", one.content_key) == 7
+    registry.close()
 
 
 def test_counts_kept_for_the_metrics_match_a_recount(tmp_path: Path) -> None:
