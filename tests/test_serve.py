@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from registry.cli.serve import freeze_after
 from tests.server import REPO, RegistryServer, free_port
 
 
@@ -62,3 +64,13 @@ def test_help_documents_every_flag() -> None:
     ).stdout
     for flag in ("--host", "--port", "--db", "SCHEMAHUB_HOST", "SCHEMAHUB_PORT", "SCHEMAHUB_DB"):
         assert flag in out
+
+
+def test_what_is_built_after_the_start_goes_out_of_the_collectors_sight() -> None:
+    built: list[list[object]] = []
+    try:
+        freeze_after(lambda: built.append([object()]))
+        assert gc.get_freeze_count() > 0
+        assert not any(obj is built[0] for obj in gc.get_objects())  # in no generation a collection walks
+    finally:
+        gc.unfreeze()

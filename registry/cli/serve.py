@@ -11,6 +11,8 @@ import argparse
 import gc
 import logging
 import os
+import threading
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
@@ -102,6 +104,16 @@ def open_store(args: argparse.Namespace):
     return SQLiteStore(args.db)
 
 
+def freeze_after(build: Callable[[], object]) -> None:
+    """Run ``build``, then put every object the collector tracks out of its sight (``gc.freeze``).
+
+    For what is built once after the start and lives as long as the server: the console's
+    subject index is a row per subject, built in the background. Left in sight, each full
+    collection walked its 100 000 rows (~70 ms) and one came every few hundred registrations."""
+    build()
+    gc.freeze()
+
+
 def run(args: argparse.Namespace) -> int:
     from ..http.app import create_app
     from ..service import Registry
@@ -126,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
         gc.freeze()
         gc.enable()
     app = create_app(registry, ui=not args.no_ui, **security.app_kwargs)
+    console = getattr(app.state, "console", None)
+    if console is not None:  # (index() waits for the build the console started, or makes it)
+        threading.Thread(target=freeze_after, args=(console.listing.index,), name="freeze-console", daemon=True).start()
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.log_level.lower(),
         # one line per request at INFO; below that, not even the line's fields are worked out

@@ -109,7 +109,9 @@ def create_app(
     if ui:
         from ..ui import Console
 
-        app.mount("/ui", Console(registry, api.guard))
+        console = Console(registry, api.guard)
+        app.mount("/ui", console)
+        app.state.console = console
     app.state.registry = registry
     return app
 
