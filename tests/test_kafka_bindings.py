@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from registry.bounded import ENTRY_OVERHEAD, BoundedCache
 from registry.formats.base import Reference
 from registry.stores import packed
 from registry.stores.kafka_bindings import Bindings
@@ -90,18 +91,19 @@ def test_packed_text_reads_back_what_was_packed() -> None:
 
 
 def test_texts_read_lately_are_bounded_in_characters(monkeypatch: pytest.MonkeyPatch) -> None:
-    unpacked = packed._Unpacked(100)
+    bound = 60 + ENTRY_OVERHEAD + 100  # one text of 60 characters, not two
+    unpacked: BoundedCache[str] = BoundedCache(bound, max_item_bytes=bound)
     monkeypatch.setattr(packed, "_UNPACKED", unpacked)
     first, second = PackedText.of("a" * 60), PackedText.of("b" * 60)
     assert first.text() == "a" * 60 and unpacked.get(first) == "a" * 60
     assert second.text() == "b" * 60
-    assert unpacked.get(first) is None and unpacked.get(second) == "b" * 60  # 120 characters > 100
+    assert unpacked.get(first) is None and unpacked.get(second) == "b" * 60
     assert PackedText.of("c" * 500).text() == "c" * 500  # larger than the bound: read, not kept
-    assert unpacked.get(second) is None
+    assert len(unpacked) == 1 and unpacked.get(second) == "b" * 60  # (nor did it push the others out)
 
 
 def test_a_packing_pool_shares_one_content_per_key_and_keeps_its_text_compressed() -> None:
-    pool = ContentPool(packed=True, recent_chars=len(A))  # remembers one text at a time
+    pool = ContentPool(packed=True, recent_chars=len(A) + ENTRY_OVERHEAD)  # remembers one text at a time
     refs = (Reference("r", "dep", 1),)
     records = [SchemaRecord.of(f"s{n}", 1, n, "AVRO", text, refs if n == 3 else ())
                for n, text in enumerate((A, B, A, A, B))]

@@ -12,14 +12,13 @@ without ``subject``.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from .. import config as cfg
+from ..bounded import BoundedCache
 from ..formats import DEFAULT_SCHEMA_TYPE
 from ..formats.base import Reference
 from .packed import PackedText
@@ -180,15 +179,14 @@ def encode(record: Record) -> tuple[bytes, bytes | None]:
 class ContentPool:
     """The contents decoded so far, to share: a schema registered under many subjects is decoded
     into one object, its keys and guid derived once for the texts seen lately (at most
-    ``recent_chars`` characters of them) and its text deflated once (``packed``: the contents hold
+    ``recent_chars`` characters of them, counting a bookkeeping overhead per text) and its text deflated once (``packed``: the contents hold
     :class:`~registry.stores.packed.PackedText`). A replay's pool, dropped after it."""
 
     def __init__(self, *, packed: bool = False, recent_chars: int = RECENT_CHARS) -> None:
         self.packed = packed
-        self._lock = threading.Lock()  # (both readers of a replay decode with it; never held while deriving)
-        self._recent: OrderedDict[tuple[str, str, tuple[Reference, ...]], Content] = OrderedDict()
-        self._recent_chars = 0
-        self._recent_limit = recent_chars
+        # by (type, text, references); both readers of a replay decode with it, and its lock is
+        # never held while deriving
+        self._recent: BoundedCache[Content] = BoundedCache(recent_chars, max_item_bytes=recent_chars)
         self._by_key: dict[bytes, Content] = {}
 
     def content(
@@ -201,13 +199,7 @@ class ContentPool:
         found = self._recent.get(recent)
         if found is None:
             found = self._shared(Content.of(schema_type, schema, references), schema)
-            with self._lock:
-                if recent not in self._recent:
-                    self._recent[recent] = found
-                    self._recent_chars += len(schema)
-                    while self._recent_chars > self._recent_limit and len(self._recent) > 1:
-                        oldest, _ = self._recent.popitem(last=False)
-                        self._recent_chars -= len(oldest[1])
+            self._recent.put(recent, found, len(schema))
         return found
 
     def _shared(self, made: Content, schema: str) -> Content:

@@ -11,43 +11,14 @@ a third of the replay's time.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import lz4.block
 import orjson
 
+from ..bounded import BoundedCache
+
 UNPACKED_CHARS = 8 * 1024 * 1024  # characters of the texts read lately kept, for every packed text together
 
-
-class _Unpacked:
-    """The texts of packed ones read lately, at most ``chars`` characters in all."""
-
-    def __init__(self, chars: int) -> None:
-        self._lock = threading.Lock()
-        self._texts: OrderedDict[bytes, str] = OrderedDict()
-        self._chars = 0
-        self.limit = chars
-
-    def get(self, packed: bytes) -> str | None:
-        with self._lock:
-            found = self._texts.get(packed)
-            if found is not None:
-                self._texts.move_to_end(packed)
-            return found
-
-    def put(self, packed: bytes, text: str) -> None:
-        with self._lock:
-            if packed in self._texts:
-                return
-            self._texts[packed] = text
-            self._chars += len(text)
-            while self._chars > self.limit and self._texts:
-                _, dropped = self._texts.popitem(last=False)
-                self._chars -= len(dropped)
-
-
-_UNPACKED = _Unpacked(UNPACKED_CHARS)
+_UNPACKED: BoundedCache[str] = BoundedCache(UNPACKED_CHARS, max_item_bytes=UNPACKED_CHARS)
 
 
 class PackedText(bytes):
@@ -64,7 +35,7 @@ class PackedText(bytes):
         found = _UNPACKED.get(self)
         if found is None:
             found = lz4.block.decompress(self).decode("utf-8", "surrogatepass")
-            _UNPACKED.put(self, found)
+            _UNPACKED.put(self, found, len(found))
         return found
 
     def quoted(self, row: int = 0) -> bytes:

@@ -25,7 +25,6 @@ import json
 import sqlite3
 import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from itertools import groupby, repeat
@@ -35,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from ..bounded import BoundedCache
 from ..errors import StoreError
 from ..formats.base import Reference
 from ..subjects import context_of
@@ -147,8 +147,7 @@ class _Contents:
         self._execute = self._cursor.execute
         self._snapshot = snapshot
         self._reading = False  # whether the shared read transaction is open
-        self._cache: OrderedDict[int, str] = OrderedDict()
-        self._chars = 0
+        self._texts: BoundedCache[str] = BoundedCache(TEXT_CACHE_CHARS, max_item_bytes=TEXT_CACHE_CHARS)
         self._compiled: dict[bytes, bytes] = {}  # content key -> compiled form, until written
         self._compiled_bytes = 0
 
@@ -213,7 +212,7 @@ class _Contents:
         """The text as a JSON string, quoted by SQLite as it reads it (the same bytes as
         ``orjson.dumps`` of the text: UTF-8 kept, control characters escaped alike)."""
         with self._lock:
-            found = self._cached(row)
+            found = self._texts.get(row)
             if found is not None:
                 return orjson.dumps(found)
             quoted: bytes = self._stored("SELECT CAST(json_quote(schema) AS BLOB) FROM contents WHERE row = ?", row)
@@ -221,23 +220,12 @@ class _Contents:
 
     def text(self, row: int) -> str:
         with self._lock:
-            found = self._cached(row)
+            found = self._texts.get(row)
             if found is not None:
                 return found
             text: str = self._stored("SELECT schema FROM contents WHERE row = ?", row)
-            self._cache[row] = text
-            self._chars += len(text)
-            while self._chars > TEXT_CACHE_CHARS and len(self._cache) > 1:
-                _, dropped = self._cache.popitem(last=False)
-                self._chars -= len(dropped)
+            self._texts.put(row, text, len(text))
             return text
-
-    def _cached(self, row: int) -> str | None:
-        """The text of ``row`` if read lately (under the lock)."""
-        found = self._cache.get(row)
-        if found is not None:
-            self._cache.move_to_end(row)
-        return found
 
     def _stored(self, sql: str, row: int) -> Any:
         """The one column ``sql`` selects for ``row``, which must be there (under the lock)."""
