@@ -55,10 +55,20 @@ def _packed(ids: tuple[tuple[str, int], ...]) -> GuidIds:
     return ids[0][1] if len(ids) == 1 and ids[0][0] == DEFAULT_CONTEXT else ids
 
 
-def _with_id(held: GuidIds | None, context: str, schema_id: int) -> GuidIds:
-    """``held`` and one more id, in a pair of its own (a pair shared with a frozen object would
-    stay tracked, and keep the tuple and the index holding it tracked)."""
-    return schema_id if held is None and context == DEFAULT_CONTEXT else (*_guid_ids(held), (context, schema_id))
+def _add_content(index: dict[str, dict[bytes, int]], context: str, schema_id: int, content: Content) -> None:
+    keys = index.get(context)
+    if keys is None:
+        keys = index[context] = {}
+    keys.setdefault(content.key, schema_id)
+
+
+def _add_guid(index: dict[bytes, GuidIds], context: str, schema_id: int, content: Content) -> None:
+    """One more id for the content's guid, in a pair of its own (a pair shared with a frozen
+    object would stay tracked, and keep the tuple and the index holding it tracked)."""
+    held = index.get(content.guid_bytes)
+    index[content.guid_bytes] = (
+        schema_id if held is None and context == DEFAULT_CONTEXT else (*_guid_ids(held), (context, schema_id))
+    )
 
 
 class Subject:
@@ -459,9 +469,9 @@ class RegistryState:
     def _index_content(self, cid: tuple[str, int], content: Content) -> None:
         """Add a new id to the content and guid indexes that are built."""
         if self.content_ids is not None:
-            self.content_ids.setdefault(cid[0], {}).setdefault(content.key, cid[1])
+            _add_content(self.content_ids, *cid, content)
         if self.guids is not None:
-            self.guids[content.guid_bytes] = _with_id(self.guids.get(content.guid_bytes), *cid)
+            _add_guid(self.guids, *cid, content)
 
     def _content_index(self) -> dict[str, dict[bytes, int]]:
         index = self.content_ids
@@ -471,10 +481,7 @@ class RegistryState:
                 if index is None:
                     index = {}
                     for (ctx, schema_id), users in self.id_users.items():  # in the order first applied
-                        keys = index.get(ctx)
-                        if keys is None:
-                            keys = index[ctx] = {}
-                        keys.setdefault(users.records[0].content.key, schema_id)
+                        _add_content(index, ctx, schema_id, users.records[0].content)
                     self.content_ids = index
         return index
 
@@ -486,13 +493,13 @@ class RegistryState:
                 if index is None:
                     index = {}
                     for (ctx, schema_id), users in self.id_users.items():
-                        guid = users.records[0].content.guid_bytes
-                        index[guid] = _with_id(index.get(guid), ctx, schema_id)
+                        _add_guid(index, ctx, schema_id, users.records[0].content)
                     self.guids = index
         return index
 
     def id_for_content(self, context: str, key: bytes) -> int | None:
-        return self._content_index().get(context, {}).get(key)
+        keys = self._content_index().get(context)
+        return keys.get(key) if keys is not None else None
 
     def content_for(self, context: str, key: bytes) -> Content | None:
         """The content object already stored under ``key`` in ``context``, to share."""
