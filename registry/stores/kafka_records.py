@@ -179,8 +179,9 @@ def encode(record: Record) -> tuple[bytes, bytes | None]:
 class ContentPool:
     """The contents decoded so far, to share: a schema registered under many subjects is decoded
     into one object, its keys and guid derived once for the texts seen lately (at most
-    ``recent_chars`` characters of them, counting a bookkeeping overhead per text) and its text deflated once (``packed``: the contents hold
-    :class:`~registry.stores.packed.PackedText`). A replay's pool, dropped after it."""
+    ``recent_chars`` characters of them, counting a bookkeeping overhead per text) and its text
+    deflated once (``packed``: the contents hold :class:`~registry.stores.packed.PackedText`).
+    A replay's pool, dropped after it."""
 
     def __init__(self, *, packed: bool = False, recent_chars: int = RECENT_CHARS) -> None:
         self.packed = packed
