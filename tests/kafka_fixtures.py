@@ -21,11 +21,16 @@ from registry.devkafka import KafkaCluster
 
 _clusters: dict[int, KafkaCluster] = {}
 
+# Tests write event times near the epoch (windows at 0, 1 000, 60 000 ms). Under the broker's default
+# seven-day retention such records are already expired: the retention check, every five minutes,
+# deletes them from whatever topic a test reads back. The session's brokers keep records by age for ever.
+_TEST_BROKER = {"log.retention.ms": "-1"}
+
 
 def _shared_cluster(brokers: int) -> KafkaCluster:
     """The session's running cluster of ``brokers`` nodes, started on first use."""
     if brokers not in _clusters:
-        _clusters[brokers] = KafkaCluster(brokers, sasl_ssl=brokers == 1).start()
+        _clusters[brokers] = KafkaCluster(brokers, sasl_ssl=brokers == 1, extra_properties=_TEST_BROKER).start()
     return _clusters[brokers]
 
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 
 from confluent_kafka import Consumer, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # type: ignore[attr-defined]
 
 from registry.devkafka import KafkaCluster, ensure_jars
 from tests.kafka_fixtures import kafka_bootstrap, kafka_cluster3  # noqa: F401
@@ -81,6 +81,17 @@ def test_produce_and_consume_on_one_node(kafka_bootstrap: str) -> None:
     sent = [(f"k{i}".encode(), f"value {i}".encode()) for i in range(5)]
     _produce(kafka_bootstrap, topic, sent)
     assert _consume(kafka_bootstrap, topic, len(sent)) == sent
+
+
+def test_the_test_brokers_keep_records_of_any_age(kafka_bootstrap: str, kafka_cluster3: KafkaCluster) -> None:
+    """Tests write event times near the epoch; a time-based retention would delete them mid-test."""
+    for bootstrap in (kafka_bootstrap, kafka_cluster3.bootstrap):
+        topic = _topic("retention")
+        _create_topic(bootstrap, topic, partitions=1, replication=1)
+        resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        configs = admin.describe_configs([resource])[resource].result(30)
+        assert configs["retention.ms"].value == "-1"
 
 
 def test_three_nodes_survive_a_killed_broker(kafka_cluster3: KafkaCluster) -> None:

@@ -67,8 +67,10 @@ def prepare(bootstrap: str, tmp_path: Path, places: set[str]) -> tuple[dict[str,
     topics = {"app": app, "in": f"{app}-in", "out": f"{app}-out", "changelog": f"{app}-counts-changelog",
               "repartition": f"{app}-by-value-repartition", "dlq": f"{app}-dlq"}
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    configs = {"changelog": {"cleanup.policy": "compact"}, "repartition": {"retention.ms": "-1"}}
-    new = [NewTopic(topics[r], 1, 1, config=configs.get(r, {})) for r in ("in", "out", "changelog", "repartition")]
+    # The records' event time is 1 000 ms: under a time-based retention the broker would delete them.
+    configs = {"changelog": {"cleanup.policy": "compact"}}
+    new = [NewTopic(topics[r], 1, 1, config=configs.get(r, {"retention.ms": "-1"}))
+           for r in ("in", "out", "changelog", "repartition")]
     for future in admin.create_topics(new).values():
         future.result()
     marker = tmp_path / "pwned"
