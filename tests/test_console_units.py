@@ -151,6 +151,21 @@ def test_the_console_is_left_out_with_ui_false(tmp_path: Path) -> None:
         registry.close()
 
 
+def test_the_subject_index_is_built_in_the_background_once_the_app_starts(tmp_path: Path) -> None:
+    registry = Registry(SQLiteStore(str(tmp_path / "r.db")))
+    registry.register("s", RegisterRequest('"int"'))
+    try:
+        app = create_app(registry)
+        console = app.state.console
+        time.sleep(0.2)
+        assert not console.index_built.is_set()  # not while the server is still starting
+        with TestClient(app):
+            assert console.index_built.wait(30)
+            assert [row.name for row in console.listing.index().by_name] == ["s"]
+    finally:
+        registry.close()
+
+
 def test_kept_answers_patched_after_writes_equal_answers_computed_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
     patched: list[int] = []
     original = listing_module._patched

@@ -104,13 +104,14 @@ def open_store(args: argparse.Namespace):
     return SQLiteStore(args.db)
 
 
-def freeze_after(build: Callable[[], object]) -> None:
-    """Run ``build``, then put every object the collector tracks out of its sight (``gc.freeze``).
+def freeze_after(built: Callable[[], object]) -> None:
+    """Wait for ``built`` to return, then put every object the collector tracks out of its
+    sight (``gc.freeze``).
 
     For what is built once after the start and lives as long as the server: the console's
     subject index is a row per subject, built in the background. Left in sight, each full
     collection walked its 100 000 rows (~70 ms) and one came every few hundred registrations."""
-    build()
+    built()
     gc.freeze()
 
 
@@ -139,8 +140,9 @@ def run(args: argparse.Namespace) -> int:
         gc.enable()
     app = create_app(registry, ui=not args.no_ui, **security.app_kwargs)
     console = getattr(app.state, "console", None)
-    if console is not None:  # (index() waits for the build the console started, or makes it)
-        threading.Thread(target=freeze_after, args=(console.listing.index,), name="freeze-console", daemon=True).start()
+    if console is not None:  # (the build starts with the lifespan, once everything above is done)
+        threading.Thread(target=freeze_after, args=(console.index_built.wait,), name="freeze-console",
+                         daemon=True).start()
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.log_level.lower(),
         # one line per request at INFO; below that, not even the line's fields are worked out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -102,7 +104,8 @@ def create_app(
     deeply on legitimately deep schemas, and hostile ones must fail cleanly.
     ``auth`` (a :class:`registry.access.users.AuthConfig`) turns on access control;
     ``tokens`` (a :class:`registry.access.tokens.TokenVerifier`) accepts bearer tokens too;
-    ``request_timeout`` bounds each handler (408); ``ui`` mounts the web console at ``/ui``."""
+    ``request_timeout`` bounds each handler (408); ``ui`` mounts the web console at ``/ui``, whose
+    subject index is built in the background from the lifespan's start."""
     threading.stack_size(THREAD_STACK_BYTES)
     api = RegistryApp(registry, auth=auth, tokens=tokens, request_timeout=request_timeout)
     app = Application(api, ui)
@@ -116,13 +119,21 @@ def create_app(
     return app
 
 
+@asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    console = getattr(app.state, "console", None)
+    if console is not None:
+        console.build_index_in_background()
+    yield
+
+
 class Application(Starlette):
     """Starlette for the console (``/ui``) and the lifespan; an API request goes straight to
     :class:`RegistryApp`, which answers every failure itself, instead of through Starlette's
     error and exception middleware and its router (a third of a cached answer's time)."""
 
     def __init__(self, api: RegistryApp, ui: bool) -> None:
-        super().__init__()
+        super().__init__(lifespan=_lifespan)
         self.router.default = api
         self.api = api
         self.ui = ui
