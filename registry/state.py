@@ -229,9 +229,10 @@ class RegistryState:
         self.live_versions = 0
         self.live_subjects = 0
         self.live_ids = 0
-        # pre-encoded responses (at most RESPONSE_CACHE_BYTES), all dropped whenever a record is applied
+        # pre-encoded responses (at most RESPONSE_CACHE_BYTES), each kept the second time it is
+        # asked for (so a scan of every id flushes nothing), all dropped whenever a record is applied
         self.response_cache: BoundedCache[bytes] = BoundedCache(
-            RESPONSE_CACHE_BYTES, max_item_bytes=RESPONSE_CACHE_ITEM_BYTES
+            RESPONSE_CACHE_BYTES, max_item_bytes=RESPONSE_CACHE_ITEM_BYTES, doorkeeper=True
         )
         self.generation = 0
         # (generation, subject) of the latest schema changes, oldest first: an index kept

@@ -86,10 +86,10 @@ AWKWARD_TEXTS = (
 )
 
 
-def test_a_text_read_for_an_answer_is_the_json_string_an_encoder_writes(tmp_path: Path) -> None:
-    """An answer embeds a stored text as SQLite quotes it while reading, not decoded and
-    escaped again: those bytes must be exactly orjson's for the same text."""
-    import orjson
+def test_a_text_read_for_an_answer_is_not_kept_among_the_texts_read_lately(tmp_path: Path) -> None:
+    """GET by id reads the stored text without keeping it (the answer is cached itself): reads of
+    random ids must not flush the texts that checks and lookups read again and again."""
+    from registry.stores import packed
 
     db = tmp_path / "r.db"
     store = SQLiteStore(db)
@@ -102,10 +102,55 @@ def test_a_text_read_for_an_answer_is_the_json_string_an_encoder_writes(tmp_path
     contents = [r.content for r in replayed if isinstance(r, records.SchemaRecord)]
     contents += [v.content for r in replayed if isinstance(r, records.SubjectVersions) for v in r.versions]
     assert len(contents) == len(AWKWARD_TEXTS) and all(c.text is None for c in contents)
-    quoted = [c.quoted_schema() for c in contents]  # by SQL: no text has been read yet
-    assert sorted(c.schema for c in contents) == sorted(AWKWARD_TEXTS)
-    assert quoted == [orjson.dumps(c.schema) for c in contents]
+    kept = contents[0].source._texts  # type: ignore[union-attr]
+    peeked = [c.peek_schema() for c in contents]
+    assert sorted(peeked) == sorted(AWKWARD_TEXTS) and len(kept) == 0
+    assert [c.schema for c in contents] == peeked and len(kept) == len(AWKWARD_TEXTS)
+    assert [c.peek_schema() for c in contents] == peeked
     again.close()
+
+    texts = [packed.PackedText.of(text) for text in AWKWARD_TEXTS]
+    assert [t.peek() for t in texts] == list(AWKWARD_TEXTS)
+    assert not any(t in packed._UNPACKED for t in texts)
+    assert [t.text() for t in texts] == list(AWKWARD_TEXTS) and all(t in packed._UNPACKED for t in texts)
+
+
+def test_an_answer_is_cached_when_asked_for_again_so_a_scan_does_not_flush_the_hot_ones() -> None:
+    """The response cache's doorkeeper: a key put once is only marked; put again, it is kept."""
+    from registry.bounded import ENTRY_OVERHEAD, BoundedCache
+
+    def scanned(cache: BoundedCache[bytes]) -> BoundedCache[bytes]:
+        for _ in range(2):
+            cache.put(("id", "hot"), b"answer", 6)
+        for n in range(1000):
+            cache.put(("id", n), b"answer", 6)
+        return cache
+
+    room = 20 * (6 + ENTRY_OVERHEAD)
+    assert scanned(BoundedCache(room, doorkeeper=True)).get(("id", "hot")) == b"answer"
+    assert scanned(BoundedCache(room)).get(("id", "hot")) is None  # without it, the scan flushes it
+
+    once = BoundedCache[bytes](room, doorkeeper=True)
+    once.put(("id", 1), b"answer", 6)
+    assert ("id", 1) not in once
+    once.put(("id", 1), b"answer", 6)
+    assert once.get(("id", 1)) == b"answer"
+
+
+def test_get_by_id_caches_an_answer_the_second_time_it_is_asked_for(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from registry.http.app import create_app
+
+    registry = Registry(SQLiteStore(tmp_path / "r.db"))
+    with TestClient(create_app(registry, ui=False)) as client:
+        schema_id = client.post("/subjects/s/versions", json={"schema": avro("R", "a")}).json()["id"]
+        first = client.get(f"/schemas/ids/{schema_id}")
+        assert len(registry.state.response_cache) == 0
+        assert client.get(f"/schemas/ids/{schema_id}").content == first.content
+        assert len(registry.state.response_cache) == 1
+        assert client.get(f"/schemas/ids/{schema_id}").content == first.content
+    registry.close()
 
 
 LEGACY_DDL = """

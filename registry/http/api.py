@@ -16,7 +16,7 @@ from ..service import RegisterRequest, Registry
 from ..stores.records import SchemaRecord
 from . import params
 from .auth import caller
-from .encode import Text, dumps, stored_text
+from .encode import dumps, stored_text
 from .limits import check_schema_size
 from .media import read_object, response_media_type
 from .workers import Workers
@@ -50,15 +50,8 @@ class Api:
         rendered off the loop: it may parse (Protobuf compiles after a restart)."""
         fmt = params.text(request, "format") or fmt
         if not fmt:
-            return record.schema
-        return await self.run(self.registry.schema_text, record, fmt, caller=self.caller(request))
-
-    async def schema_json(self, request: Request, record: SchemaRecord, fmt: str | None = None) -> Text:
-        """:meth:`schema_text`; the stored text is read already a JSON string (see
-        :func:`~registry.http.encode.stored_text`)."""
-        if not (params.text(request, "format") or fmt):
             return stored_text(record)
-        return await self.schema_text(request, record, fmt)
+        return await self.run(self.registry.schema_text, record, fmt, caller=self.caller(request))
 
     async def register_request(self, request: Request) -> RegisterRequest:
         return parse_register_request(await read_object(request))

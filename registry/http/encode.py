@@ -8,17 +8,14 @@ import orjson
 
 from ..stores.records import SchemaRecord
 
-Text = str | orjson.Fragment
-"""A schema text in an answer: a string, or one already a JSON string (:func:`stored_text`)."""
-
 
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-def stored_text(record: SchemaRecord) -> orjson.Fragment:
-    """The record's text as stored, already a JSON string: an answer embeds it as it is."""
-    return orjson.Fragment(record.content.quoted_schema())
+def stored_text(record: SchemaRecord) -> str:
+    """The record's text as stored, read for an answer (not kept among the texts read lately)."""
+    return record.content.peek_schema()
 
 
 def _put(target: dict, key: str, value: Any) -> None:
@@ -31,7 +28,7 @@ def references(record: SchemaRecord) -> list[dict] | None:
     return [r.to_json() for r in record.references] or None
 
 
-def schema_object(record: SchemaRecord, schema_text: Text, *, subject: str | None = None) -> dict:
+def schema_object(record: SchemaRecord, schema_text: str, *, subject: str | None = None) -> dict:
     """The ``Schema`` entity: GET by version, lookup, ``/schemas`` list."""
     body: dict = {"subject": subject if subject is not None else record.subject, "version": record.version}
     body["id"] = record.id
@@ -47,7 +44,7 @@ def schema_object(record: SchemaRecord, schema_text: Text, *, subject: str | Non
     return body
 
 
-def registered(record: SchemaRecord, schema_text: Text) -> dict:
+def registered(record: SchemaRecord, schema_text: str) -> dict:
     """The 8.x register answer: the full schema object with ``guid``."""
     body: dict = {"id": record.id, "version": record.version, "guid": record.guid, "schemaType": record.schema_type}
     _put(body, "references", references(record))
@@ -58,7 +55,7 @@ def registered(record: SchemaRecord, schema_text: Text) -> dict:
     return body
 
 
-def schema_string(record: SchemaRecord, schema_text: Text, *, with_subject: bool = False, max_id: int | None = None) -> dict:
+def schema_string(record: SchemaRecord, schema_text: str, *, with_subject: bool = False, max_id: int | None = None) -> dict:
     """The ``SchemaString`` entity: GET ``/schemas/ids/{id}`` and by guid."""
     body: dict = {}
     if with_subject:

@@ -44,7 +44,7 @@ def add_routes(router: Router, api: Api) -> None:
         max_id = None
         if params.flag(request, "fetchMaxId"):
             max_id = state.max_ids.get(DEFAULT_CONTEXT, 0)
-        text = await api.schema_json(request, record)
+        text = await api.schema_text(request, record)
         return api.json(request, schema_string(record, text, with_subject=subject is not None, max_id=max_id))
 
     @router.route("GET", "/schemas/ids/{id}/schema")
@@ -74,7 +74,7 @@ def add_routes(router: Router, api: Api) -> None:
     @router.route("GET", "/schemas/guids/{guid}")
     async def by_guid(request: Request, p: dict[str, str]) -> Response:
         record = registry.schema_by_guid(p["guid"], caller=api.caller(request))
-        return api.json(request, schema_string(record, await api.schema_json(request, record)))
+        return api.json(request, schema_string(record, await api.schema_text(request, record)))
 
     @router.route("GET", "/schemas/guids/{guid}/ids")
     async def ids_for_guid(request: Request, p: dict[str, str]) -> Response:
@@ -93,5 +93,5 @@ def add_routes(router: Router, api: Api) -> None:
             latest_only=params.flag(request, "latestOnly"),
             caller=api.caller(request),
         )
-        body = [schema_object(r, await api.schema_json(request, r)) for r in params.paginate(request, records)]
+        body = [schema_object(r, await api.schema_text(request, r)) for r in params.paginate(request, records)]
         return api.json(request, body)

@@ -62,7 +62,7 @@ def add_routes(router: Router, api: Api) -> None:
         )
         if write is not None:  # durable before the answer, waiting outside the CPU workers
             await api.workers.wait(registry.durable, write)
-        text = await api.schema_json(request, record, _echo_format(body))
+        text = await api.schema_text(request, record, _echo_format(body))
         return api.json(request, registered(record, text))
 
     @router.route("POST", "/subjects/{subject}")
@@ -83,7 +83,7 @@ def add_routes(router: Router, api: Api) -> None:
             deleted=params.flag(request, "deleted"),
             caller=who,
         )
-        text = await api.schema_json(request, record)
+        text = await api.schema_text(request, record)
         payload = dumps(schema_object(record, text, subject=p["subject"]))
         state.cache_response(key, payload, generation)
         return api.raw(request, payload)
@@ -96,7 +96,7 @@ def add_routes(router: Router, api: Api) -> None:
             return api.raw(request, cached)
         generation = state.generation
         record = registry.get_version(p["subject"], p["version"], deleted=params.flag(request, "deleted"))
-        text = await api.schema_json(request, record)
+        text = await api.schema_text(request, record)
         payload = dumps(schema_object(record, text, subject=p["subject"]))
         state.cache_response(key, payload, generation)
         return api.raw(request, payload)
@@ -134,5 +134,5 @@ def add_routes(router: Router, api: Api) -> None:
         record = registry.latest_with_metadata(
             p["subject"], dict(zip(keys, values, strict=False)), deleted=params.flag(request, "deleted")
         )
-        text = await api.schema_json(request, record)
+        text = await api.schema_text(request, record)
         return api.json(request, schema_object(record, text, subject=p["subject"]))

@@ -12,7 +12,6 @@ a third of the replay's time.
 from __future__ import annotations
 
 import lz4.block
-import orjson
 
 from ..bounded import BoundedCache
 
@@ -34,10 +33,14 @@ class PackedText(bytes):
         """The text (``row`` is not used: a packed text is the source of one content)."""
         found = _UNPACKED.get(self)
         if found is None:
-            found = lz4.block.decompress(self).decode("utf-8", "surrogatepass")
+            found = self._unpacked()
             _UNPACKED.put(self, found, len(found))
         return found
 
-    def quoted(self, row: int = 0) -> bytes:
-        """The text as a JSON string, UTF-8 encoded."""
-        return orjson.dumps(self.text())
+    def peek(self, row: int = 0) -> str:
+        """:meth:`text`, not kept among the texts read lately."""
+        found = _UNPACKED.get(self)
+        return found if found is not None else self._unpacked()
+
+    def _unpacked(self) -> str:
+        return lz4.block.decompress(self).decode("utf-8", "surrogatepass")

@@ -17,8 +17,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-import orjson
-
 from ..formats.base import Reference
 
 
@@ -37,8 +35,9 @@ class ContentSource(Protocol):
         """The schema text stored under ``row``."""
         ...
 
-    def quoted(self, row: int) -> bytes:
-        """The schema text stored under ``row`` as a JSON string, UTF-8 encoded."""
+    def peek(self, row: int) -> str:
+        """:meth:`text`, not kept among the texts read lately: read for an answer, which is
+        cached itself (reads of random ids would flush the texts checks read again and again)."""
         ...
 
 
@@ -91,13 +90,13 @@ class Content(NamedTuple):
             return self.source.text(self.row)
         return text
 
-    def quoted_schema(self) -> bytes:
-        """The schema text as a JSON string, UTF-8 encoded (what an answer embeds): read as
-        such from a store that can, without building the text in between."""
-        if self.text is None:
+    def peek_schema(self) -> str:
+        """:attr:`schema`, read without keeping it (:meth:`ContentSource.peek`)."""
+        text = self.text
+        if text is None:
             assert self.source is not None
-            return self.source.quoted(self.row)
-        return orjson.dumps(self.text)
+            return self.source.peek(self.row)
+        return text
 
     @property
     def guid(self) -> str:

@@ -32,8 +32,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from ..bounded import BoundedCache
 from ..errors import StoreError
 from ..formats.base import Reference
@@ -208,15 +206,13 @@ class _Contents:
             except sqlite3.Error:
                 return False
 
-    def quoted(self, row: int) -> bytes:
-        """The text as a JSON string, quoted by SQLite as it reads it (the same bytes as
-        ``orjson.dumps`` of the text: UTF-8 kept, control characters escaped alike)."""
+    def peek(self, row: int) -> str:
         with self._lock:
             found = self._texts.get(row)
             if found is not None:
-                return orjson.dumps(found)
-            quoted: bytes = self._stored("SELECT CAST(json_quote(schema) AS BLOB) FROM contents WHERE row = ?", row)
-            return quoted
+                return found
+            text: str = self._stored("SELECT schema FROM contents WHERE row = ?", row)
+            return text
 
     def text(self, row: int) -> str:
         with self._lock:
