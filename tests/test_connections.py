@@ -3,6 +3,8 @@ idle connections, and the cap on open connections, against a real server."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -124,3 +126,75 @@ def test_bad_limits_are_refused_before_binding(tmp_path: Path) -> None:
     server = RegistryServer(tmp_path / "r.db", extra_args=("--max-connections", "0"))
     with pytest.raises(RuntimeError, match="max-connections"):
         server.start(timeout=20)
+
+
+class _Recording(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_an_answer_head_goes_out_with_its_first_body_bytes_in_one_write() -> None:
+    from registry.http.server import _OneWritePerAnswer
+
+    connection = _Recording()
+    answer = _OneWritePerAnswer(connection)
+    answer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert connection.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]  # the client waits for it
+    answer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+    assert len(connection.writes) == 1
+    answer.write(b"{}")
+    assert connection.writes[1:] == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"]
+
+    failed = _OneWritePerAnswer(connection := _Recording())
+    failed.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+    failed.close()  # the app failed after starting its answer: the head still goes out
+    assert connection.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"] and connection.closed
+
+
+def _read_answer(sock: socket.socket, buffered: bytearray, *, head_only: bool = False) -> tuple[bytes, bytes]:
+    """The next answer's head and body from ``sock`` (``buffered``: bytes read past the last one)."""
+    def more() -> None:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed by the server after {bytes(buffered)!r}")
+        buffered.extend(chunk)
+
+    while b"\r\n\r\n" not in buffered:
+        more()
+    end = buffered.index(b"\r\n\r\n") + 4
+    head = bytes(buffered[:end])
+    length = 0 if head_only else int(next(line.split(b":")[1] for line in head.lower().split(b"\r\n")
+                                          if line.startswith(b"content-length:")))
+    while len(buffered) < end + length:
+        more()
+    body = bytes(buffered[end:end + length])
+    del buffered[:end + length]
+    return head, body
+
+
+def test_continue_head_and_pipelined_requests_are_answered_whole(server: RegistryServer) -> None:
+    body = json.dumps({"schema": json.dumps({"type": "record", "name": "Whole", "fields": []})}).encode()
+    sock = _connect(server)
+    buffered = bytearray()
+    sock.sendall(b"POST /subjects/whole/versions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+    head, _ = _read_answer(sock, buffered, head_only=True)
+    assert head.startswith(b"HTTP/1.1 100 Continue")
+    sock.sendall(body)
+    head, answer = _read_answer(sock, buffered)
+    assert head.startswith(b"HTTP/1.1 200") and json.loads(answer)["id"] >= 1
+
+    sock.sendall(b"HEAD /subjects HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, _ = _read_answer(sock, buffered, head_only=True)
+    assert head.startswith(b"HTTP/1.1 200") and b"content-length:" in head.lower()
+    sock.sendall(b"GET /subjects HTTP/1.1\r\nHost: x\r\n\r\nGET /subjects/whole/versions HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert [json.loads(_read_answer(sock, buffered)[1]) for _ in range(2)] == [["whole"], [1]]
+    sock.close()

@@ -11,6 +11,9 @@ them open for ever. :func:`protocol_class` adds both to uvicorn's httptools prot
   timeout, which covers the handler reading it);
 - a **connection cap**: beyond ``max_connections`` open connections a new one is
   closed at once, before anything is read from it.
+
+It also writes each answer's head and first body bytes in one write, where uvicorn
+makes two (:class:`_OneWritePerAnswer`).
 """
 
 from __future__ import annotations
@@ -101,7 +104,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._headers_due = None
+        cycle = self.cycle
         super().on_headers_complete()
+        if self.cycle is not cycle and self.scope["method"] != "HEAD":  # a HEAD answer writes no body
+            self.cycle.transport = _OneWritePerAnswer(self.transport)
 
     def _expect_headers(self) -> None:
         if self.limits.header_timeout > 0:
@@ -123,6 +129,36 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         self.transport.write(_TIMEOUT_ANSWER)
         self.transport.close()
+
+
+class _OneWritePerAnswer(asyncio.Transport):
+    """The connection's transport as one request's cycle sees it. uvicorn writes the status
+    line and headers on ``http.response.start`` and the body on ``http.response.body``: two
+    system calls and two TCP segments for an answer of a few hundred bytes. The head is held
+    here and written with the first body bytes (or before a close). A ``100 Continue`` is
+    written at once: the client waits for it before sending the body."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        super().__init__()
+        self._transport = transport
+        self._head: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        elif data[:9] == b"HTTP/1.1 " and data[9:13] != b"100 ":
+            self._head = bytes(data)
+            return
+        self._transport.write(data)
+
+    def close(self) -> None:
+        if self._head is not None:
+            self._transport.write(self._head)
+            self._head = None
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
 
 
 def protocol_class(limits: ConnectionLimits) -> type[LimitedHttpToolsProtocol]:
