@@ -31,16 +31,16 @@ class PackedText(bytes):
 
     def text(self, row: int = 0) -> str:
         """The text (``row`` is not used: a packed text is the source of one content)."""
-        found = _UNPACKED.get(self)
-        if found is None:
-            found = self._unpacked()
-            _UNPACKED.put(self, found, len(found))
-        return found
+        return self._text(keep=True)
 
     def peek(self, row: int = 0) -> str:
         """:meth:`text`, not kept among the texts read lately."""
-        found = _UNPACKED.get(self)
-        return found if found is not None else self._unpacked()
+        return self._text(keep=False)
 
-    def _unpacked(self) -> str:
-        return lz4.block.decompress(self).decode("utf-8", "surrogatepass")
+    def _text(self, *, keep: bool) -> str:
+        found = _UNPACKED.get(self)
+        if found is None:
+            found = lz4.block.decompress(self).decode("utf-8", "surrogatepass")
+            if keep:
+                _UNPACKED.put(self, found, len(found))
+        return found

@@ -206,21 +206,21 @@ class _Contents:
             except sqlite3.Error:
                 return False
 
-    def peek(self, row: int) -> str:
-        with self._lock:
-            found = self._texts.get(row)
-            if found is not None:
-                return found
-            text: str = self._stored("SELECT schema FROM contents WHERE row = ?", row)
-            return text
-
     def text(self, row: int) -> str:
+        return self._text(row, keep=True)
+
+    def peek(self, row: int) -> str:
+        return self._text(row, keep=False)
+
+    def _text(self, row: int, *, keep: bool) -> str:
+        """The text under ``row``: from the texts read lately, else read (and kept if ``keep``)."""
         with self._lock:
             found = self._texts.get(row)
             if found is not None:
                 return found
             text: str = self._stored("SELECT schema FROM contents WHERE row = ?", row)
-            self._texts.put(row, text, len(text))
+            if keep:
+                self._texts.put(row, text, len(text))
             return text
 
     def _stored(self, sql: str, row: int) -> Any:
